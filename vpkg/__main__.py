@@ -1,0 +1,5 @@
+import sys
+
+from vpkg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `vpkg` subcommand; each defines `register(subparsers)` and `run(args)`."""
