@@ -45,7 +45,10 @@ __all__ = [
     "ParameterError",
     "VpkgError",
     "__version__",
-    *_LAZY,
+    "open_package",
+    "Package",
+    "download",
+    "load",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,0 +1,204 @@
+"""FASTA members (``genomic.fna``, ``cds.fna``, ``protein.faa``) -> sequence tables.
+
+The member is read in large blocks and split into records with C-level bytes operations;
+sequence bytes go straight into Arrow buffers. A batch closes at ``batch_size`` records or
+`MAX_BATCH_BYTES` of sequence, whichever comes first, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Iterator
+from itertools import accumulate
+from typing import IO
+
+import pyarrow as pa
+
+from vpkg.errors import FormatError
+from vpkg.schema import schema
+
+BLOCK = 8 << 20
+MAX_BATCH_BYTES = 64 << 20
+
+_FIELD = re.compile(r"\[([^=\[\]]+)=([^\[\]]*)\]")
+_RANGE = re.compile(r"(c?)(\d+)-(\d+)")
+_RANGES = re.compile(r"c?\d+-\d+(?:,c?\d+-\d+)*")
+
+
+def iter_records(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, bytes]]:
+    """Yield (header without '>', sequence bytes with line breaks and CR removed)."""
+    parts: list[bytes] = []  # the blocks of records not yet known to be complete
+    started = False
+    while block := stream.read(BLOCK):
+        if not started:
+            block = _skip_preamble(block, where)
+            started = bool(block)
+            if not started:
+                continue
+        cut = block.rfind(b"\n>")
+        if cut == -1:
+            parts.append(block)
+            continue
+        parts.append(block[: cut + 1])
+        yield from _split(b"".join(parts))
+        parts = [block[cut + 1 :]]
+    if parts:
+        yield from _split(b"".join(parts))
+
+
+def _skip_preamble(block: bytes, where: str) -> bytes:
+    block = block.removeprefix(b"\xef\xbb\xbf")
+    stripped = block.lstrip(b" \t\r\n")
+    if stripped and not stripped.startswith(b">"):
+        raise FormatError(
+            f"{where} line 1: expected a FASTA header starting with '>', found "
+            f"{stripped[:40]!r}; this member is not FASTA",
+            member=where,
+            line=1,
+        )
+    return stripped
+
+
+def _split(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """Records of ``data``, which starts with '>' and holds only whole records."""
+    # a boundary "\n>" may straddle two blocks: splitting the joined bytes finds it
+    for chunk in data[1:].split(b"\n>"):
+        header, _, body = chunk.partition(b"\n")
+        yield header.rstrip(b"\r"), body.replace(b"\n", b"").replace(b"\r", b"")
+
+
+def _batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[list]:
+    """Lists of (header, sequence) records, bounded in count and bytes."""
+    batch: list[tuple[bytes, bytes]] = []
+    size = 0
+    for record in iter_records(stream, where):
+        batch.append(record)
+        size += len(record[1])
+        if len(batch) >= batch_size or size >= MAX_BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _sequence_array(seqs: list[bytes], where: str) -> tuple[pa.Array, pa.Array]:
+    """(large_string sequences, int64 lengths) built directly from the bytes."""
+    lengths = [len(s) for s in seqs]
+    offsets = array("q", [0])
+    offsets.extend(accumulate(lengths))
+    data = pa.py_buffer(b"".join(seqs))
+    sequences = pa.LargeStringArray.from_buffers(len(seqs), pa.py_buffer(offsets), data)
+    try:
+        sequences.validate(full=True)
+    except pa.ArrowInvalid:
+        raise FormatError(
+            f"{where}: a sequence holds bytes that are not text (not UTF-8); the member is "
+            "damaged",
+            member=where,
+        ) from None
+    return sequences, pa.array(lengths, pa.int64())
+
+
+def _decode_header(header: bytes, where: str) -> str:
+    try:
+        return header.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(
+            f"{where}: header {header[:60]!r} is not UTF-8 text; the member is damaged",
+            member=where,
+        ) from None
+
+
+def _split_header(text: str, where: str) -> tuple[str, str | None]:
+    first, _, rest = text.strip().partition(" ")
+    if not first:
+        raise FormatError(
+            f"{where}: a FASTA header has no identifier ({text[:60]!r})", member=where
+        )
+    rest = rest.strip()
+    return first, (rest or None)
+
+
+def genome_batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Batches of ``genome_sequences``: accession, description, sequence, length."""
+    target = schema("genome_sequences")
+    for records in _batches(stream, where, batch_size):
+        heads = [_split_header(_decode_header(h, where), where) for h, _ in records]
+        sequences, lengths = _sequence_array([s for _, s in records], where)
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array([a for a, _ in heads], pa.string()),
+                pa.array([d for _, d in heads], pa.string()),
+                sequences,
+                lengths,
+            ],
+            schema=target,
+        )
+
+
+def parse_id(identifier: str) -> tuple[str, list[dict] | None]:
+    """Split ``NC_045512.2:266-13483,13483-21555`` into the accession and its ranges."""
+    accession, sep, tail = identifier.rpartition(":")
+    if not sep or not accession or not _RANGES.fullmatch(tail):
+        return identifier, None
+    ranges = [
+        {"begin": int(b), "end": int(e), "complement": c == "c"}
+        for c, b, e in _RANGE.findall(tail)
+    ]
+    return accession, ranges
+
+
+def parse_description(description: str | None) -> dict:
+    """Name, organism, isolate and every ``[key=value]`` field of a feature header."""
+    if description is None:
+        return {"name": None, "organism": None, "isolate": None, "header_fields": None}
+    fields = [(k.strip(), v) for k, v in _FIELD.findall(description)]
+    start = description.find(" [")
+    if description.startswith("["):
+        start = 0
+    name = (description if start == -1 else description[:start]).strip() or None
+    lookup = dict(fields)
+    return {
+        "name": name,
+        "organism": lookup.get("organism"),
+        "isolate": lookup.get("isolate"),
+        "header_fields": fields or None,
+    }
+
+
+def _feature_batches(
+    table: str, stream: IO[bytes], where: str, batch_size: int
+) -> Iterator[pa.RecordBatch]:
+    target = schema(table)
+    for records in _batches(stream, where, batch_size):
+        columns: dict[str, list] = {name: [] for name in target.names}
+        for header, _ in records:
+            identifier, description = _split_header(_decode_header(header, where), where)
+            accession, ranges = parse_id(identifier)
+            columns["id"].append(identifier)
+            columns["accession"].append(accession)
+            columns["ranges"].append(ranges)
+            columns["description"].append(description)
+            for key, value in parse_description(description).items():
+                columns[key].append(value)
+        sequences, lengths = _sequence_array([s for _, s in records], where)
+        arrays = []
+        for f in target:
+            if f.name == "sequence":
+                arrays.append(sequences)
+            elif f.name == "length":
+                arrays.append(lengths)
+            else:
+                arrays.append(pa.array(columns[f.name], f.type))
+        yield pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def cds_batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Batches of ``cds_sequences``."""
+    return _feature_batches("cds_sequences", stream, where, batch_size)
+
+
+def protein_batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Batches of ``protein_sequences``."""
+    return _feature_batches("protein_sequences", stream, where, batch_size)

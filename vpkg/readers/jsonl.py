@@ -1,0 +1,258 @@
+"""JSON Lines members: line iteration with clear errors, and the column extraction rules.
+
+`extract` turns one JSON record into column values following `vpkg.schema.Column`
+declarations. What no column takes stays in the record and becomes the ``extra`` JSON
+text, so that no value is ever lost: unknown fields, unknown nested keys, and values whose
+type does not fit their column (the column is then null).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import IO
+
+import pyarrow as pa
+
+from vpkg.errors import FormatError
+from vpkg.schema import Column, camel
+
+#: Longest JSON line accepted (a SARS-CoV-2 V1 line with annotation is ~30 KB).
+MAX_LINE_BYTES = 256 << 20
+
+_MISSING = object()
+
+
+def iter_json_lines(stream: IO[bytes], where: str) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line; BOM and CRLF are accepted."""
+    for number, raw in enumerate(_lines(stream, where), start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(
+                f"{where} line {number}: not valid JSON ({exc}); the member is damaged, "
+                "download the package again",
+                member=where,
+                line=number,
+            ) from None
+        if not isinstance(record, dict):
+            raise FormatError(
+                f"{where} line {number}: expected a JSON object, found "
+                f"{type(record).__name__}",
+                member=where,
+                line=number,
+            )
+        yield number, record
+
+
+def _lines(stream: IO[bytes], where: str) -> Iterator[bytes]:
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise FormatError(
+                f"{where} line {number}: longer than {MAX_LINE_BYTES >> 20} MiB; this is "
+                "not a JSON Lines report",
+                member=where,
+                line=number,
+            )
+        yield raw
+
+
+# ---- value conversion ---------------------------------------------------------------------
+
+
+def convert(value, typ: pa.DataType):
+    """(converted, leftover): leftover is what the column could not take (or _MISSING)."""
+    if value is None:
+        return None, _MISSING
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return (value, _MISSING) if isinstance(value, str) else (None, value)
+    if pa.types.is_boolean(typ):
+        return (value, _MISSING) if isinstance(value, bool) else (None, value)
+    if pa.types.is_integer(typ):
+        return _to_int(value, typ)
+    if pa.types.is_date32(typ):
+        return _to_date(value)
+    if pa.types.is_timestamp(typ):
+        return _to_timestamp(value)
+    if pa.types.is_list(typ):
+        return _to_list(value, typ.value_type)
+    if pa.types.is_struct(typ):
+        return _to_struct(value, typ)
+    raise TypeError(f"no JSON conversion for {typ}")  # a bug in schema.py, not in the data
+
+
+def _to_int(value, typ: pa.DataType):
+    if isinstance(value, bool):
+        return None, value
+    number = value
+    if isinstance(value, str):  # protobuf JSON writes 64-bit integers as strings
+        try:
+            number = int(value)
+        except ValueError:
+            return None, value
+    if not isinstance(number, int):
+        return None, value
+    bits = typ.bit_width - 1
+    if not -(1 << bits) <= number < (1 << bits):
+        return None, value
+    return number, (_MISSING if number is value or str(number) == value else value)
+
+
+def _to_date(value):
+    if not isinstance(value, str):
+        return None, value
+    try:
+        day = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None, value
+    rest = value[10:]
+    return day, (_MISSING if rest in ("", "T00:00:00Z") else value)
+
+
+def _to_timestamp(value):
+    if not isinstance(value, str):
+        return None, value
+    try:
+        stamp = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None, value
+    offset = stamp.utcoffset()
+    if offset is not None:
+        stamp = (stamp - offset).replace(tzinfo=None)
+    # the column keeps milliseconds in UTC; a finer time or another zone stays in extra
+    exact = stamp.microsecond % 1000 == 0 and not offset
+    return stamp, (_MISSING if exact else value)
+
+
+def _to_list(value, item_type: pa.DataType):
+    if not isinstance(value, list):
+        return None, value
+    items, leftovers = [], []
+    for element in value:
+        converted, left = convert(element, item_type)
+        items.append(converted)
+        leftovers.append(left)
+    if all(left is _MISSING for left in leftovers):
+        return items, _MISSING
+    return items, [({} if left is _MISSING else left) for left in leftovers]
+
+
+def _to_struct(value, typ: pa.StructType):
+    if not isinstance(value, dict):
+        return None, value
+    rest = dict(value)
+    out = {}
+    for i in range(typ.num_fields):
+        f = typ.field(i)
+        key = camel(f.name)
+        if key in rest:
+            converted, left = convert(rest.pop(key), f.type)
+            out[f.name] = converted
+            if left is not _MISSING:
+                rest[key] = left
+        else:
+            out[f.name] = None
+    return out, (rest if rest else _MISSING)
+
+
+# ---- record extraction --------------------------------------------------------------------
+
+
+def take(record: dict, path: tuple[str, ...], typ: pa.DataType):
+    """Remove the value at ``path`` from ``record`` and convert it.
+
+    Returns the converted value, or _MISSING when the path is absent. What cannot be
+    converted is put back. Parents left empty are removed.
+    """
+    parents = []
+    node = record
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            return _MISSING
+        parents.append((node, key))
+        node = child
+    last = path[-1]
+    if last not in node:
+        return _MISSING
+    converted, left = convert(node.pop(last), typ)
+    if left is not _MISSING:
+        node[last] = left
+    for parent, key in reversed(parents):
+        if parent[key]:
+            break
+        del parent[key]
+    return converted
+
+
+def extract(record: dict, columns: list[Column]) -> dict:
+    """Column values of one record; the record keeps only what no column took."""
+    row = {}
+    for column in columns:
+        if not column.path:
+            continue
+        value = _MISSING
+        for path in (column.path, *column.fallbacks):
+            value = take(record, path, column.type)
+            if value is not _MISSING:
+                break
+        row[column.name] = column.absent if value is _MISSING else value
+    return row
+
+
+def extra_text(leftover: dict) -> str | None:
+    """The ``extra`` column value: compact JSON of what is left, or None."""
+    if not leftover:
+        return None
+    return json.dumps(leftover, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---- batches -------------------------------------------------------------------------------
+
+
+def record_batches(rows: Iterator[dict], schema: pa.Schema, batch_size: int):
+    """Group row dicts into record batches of at most ``batch_size`` rows."""
+    names = schema.names
+    columns: dict[str, list] = {name: [] for name in names}
+    count = 0
+    for row in rows:
+        for name in names:
+            columns[name].append(row.get(name))
+        count += 1
+        if count == batch_size:
+            yield _batch(columns, schema)
+            columns = {name: [] for name in names}
+            count = 0
+    if count:
+        yield _batch(columns, schema)
+
+
+def _batch(columns: dict[str, list], schema: pa.Schema) -> pa.RecordBatch:
+    arrays = [pa.array(columns[f.name], type=f.type) for f in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def report_rows(stream: IO[bytes], where: str, columns: list[Column]) -> Iterator[dict]:
+    """Rows of a JSON Lines report whose columns are all declared in ``columns``."""
+    for number, record in iter_json_lines(stream, where):
+        row = extract(record, columns)
+        if not isinstance(row.get("accession"), str):
+            raise FormatError(
+                f"{where} line {number}: the record has no accession; every report line "
+                "must name one",
+                member=where,
+                line=number,
+            )
+        row["extra"] = extra_text(record)
+        yield row
