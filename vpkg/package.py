@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -38,6 +39,8 @@ DATA_DIR = "ncbi_dataset/data"
 CATALOG = f"{DATA_DIR}/dataset_catalog.json"
 MD5SUMS = "md5sum.txt"
 CHUNK = 1 << 20
+#: What reading a damaged zip member raises (bad CRC, bad deflate data, truncation).
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ class Package:
             with self.open_member(member) as fh:
                 while chunk := fh.read(CHUNK):
                     digest.update(chunk)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        except READ_ERRORS as exc:
             raise IntegrityError(
                 f"{self.path}: {member} is corrupt ({exc}); download the package again",
                 member=member,

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from vpkg.errors import IntegrityError
+from vpkg.package import READ_ERRORS
 from vpkg.schema import schema
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +38,11 @@ def open_reader(table: str, pkg: Package, member: str, batch_size: int) -> pa.Re
 
     def generate() -> Iterator[pa.RecordBatch]:
         with pkg.open_member(member) as stream:
-            yield from produce(stream, where, batch_size)
+            try:
+                yield from produce(stream, where, batch_size)
+            except READ_ERRORS as exc:
+                raise IntegrityError(
+                    f"{where} is corrupt ({exc}); download the package again", member=member
+                ) from exc
 
     return pa.RecordBatchReader.from_batches(schema(table), generate())

@@ -31,7 +31,9 @@ CDS = [
     Column("protein_name", _S, ("name",), ""),
     Column("other_names", STRINGS, ("otherNames",), ""),
     Column("protein_completeness", _S, ("proteinCompleteness",), ""),
+    Column("cds_id", _S, ("nucleotide", "seqId"), ""),
     Column("cds_ranges", RANGES, ("nucleotide", "range"), ""),
+    Column("protein_id", _S, ("protein", "seqId"), ""),
     Column("protein_ranges", RANGES, ("protein", "range"), ""),
     Column("pdb_ids", STRINGS, ("pdbIds",), ""),
     Column("uniprot_id", _S, ("uniProtKb", "id"), ""),
@@ -44,6 +46,7 @@ PEPTIDE = [
     Column("other_names", STRINGS, ("otherNames",), ""),
     Column("nucleotide_ranges", RANGES, ("nucleotide", "range"), ""),
     Column("protein_accession", _S, ("protein", "accessionVersion"), ""),
+    Column("protein_id", _S, ("protein", "seqId"), ""),
     Column("protein_ranges", RANGES, ("protein", "range"), ""),
     Column("completeness", _S, ("proteinCompleteness",), ""),
 ]
@@ -86,7 +89,7 @@ def _gene_rows(base: dict, record: dict, gene_index: int, gene) -> Iterator[dict
         cds = dict(cds) if isinstance(cds, dict) else {"value": cds}
         out = dict(row, cds_index=cds_index, **extract(cds, CDS))
         out["cds_begin"], out["cds_end"] = _span(out["cds_ranges"])
-        out["protein_length"] = _length(out.pop("protein_ranges"))
+        out["protein_length"] = _length(out["protein_ranges"])
         out["mature_peptides"] = _peptides(cds)
         out["extra"] = _extra(record, gene, cds)
         yield out
@@ -102,7 +105,7 @@ def _peptides(cds: dict) -> list[dict] | None:
     for peptide in peptides:
         peptide = dict(peptide) if isinstance(peptide, dict) else {"value": peptide}
         item = extract(peptide, PEPTIDE)
-        item["protein_begin"], item["protein_end"] = _span(item.pop("protein_ranges"))
+        item["protein_begin"], item["protein_end"] = _span(item["protein_ranges"])
         out.append(item)
         leftovers.append(peptide)
     if any(leftovers):
