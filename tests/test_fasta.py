@@ -154,3 +154,11 @@ def test_cds_ids_with_joined_ranges():
 def test_non_utf8_sequence_is_a_format_error():
     with pytest.raises(VpkgError, match="not UTF-8"):
         read(b">a\nAC\xff\xfeGT\n")
+
+
+def test_a_record_beyond_the_size_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(fasta, "BLOCK", 16)
+    monkeypatch.setattr(fasta, "MAX_RECORD_BYTES", 64)
+    assert [r["length"] for r in read(b">ok\n" + b"A" * 40 + b"\n")] == [40]
+    with pytest.raises(FormatError, match="longer than"):
+        read(b">big\n" + b"A" * 200 + b"\n")

@@ -223,3 +223,33 @@ def test_reader_streams_in_batches():
     assert sizes == [5] * 6 + [2]
     assert pa.Table.from_batches(list(pkg.reader("genomes", batch_size=5))).equals(
         pkg.table("genomes"))
+
+
+def test_bom_crlf_and_blank_lines(tmp_path):
+    raw = b'\xef\xbb\xbf{"accession":"A1.1","length":5}\r\n\r\n   \n{"accession":"B2.1"}\r\n'
+    table = vpkg.open_package(build_dir(tmp_path, {"data_report.jsonl": raw})).table("genomes")
+    assert table.column("accession").to_pylist() == ["A1.1", "B2.1"]
+    assert table.column("length").to_pylist() == [5, None]
+
+
+@pytest.mark.parametrize("raw, line, what", [
+    (b'{"accession":"A1.1"}\n{"accession": "B2.1",\n', 2, "not valid JSON"),
+    (b'\n\n[1, 2]\n', 3, "expected a JSON object"),
+    (b'{"length": 5}\n', 1, "no accession"),
+])
+def test_malformed_lines_name_member_and_line(tmp_path, raw, line, what):
+    pkg = vpkg.open_package(build_dir(tmp_path, {"data_report.jsonl": raw}))
+    with pytest.raises(vpkg.FormatError, match=what) as info:
+        pkg.table("genomes")
+    assert info.value.line == line
+    assert f"data_report.jsonl line {line}:" in str(info.value)
+
+
+def test_overlong_line_is_refused(tmp_path, monkeypatch):
+    from vpkg.readers import jsonl
+
+    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 100)
+    raw = b'{"accession":"A1.1"}\n{"accession":"' + b"x" * 500 + b'"}\n'
+    pkg = vpkg.open_package(build_dir(tmp_path, {"data_report.jsonl": raw}))
+    with pytest.raises(vpkg.FormatError, match="line 2: longer than"):
+        pkg.table("genomes")

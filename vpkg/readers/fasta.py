@@ -20,6 +20,9 @@ from vpkg.schema import schema
 
 BLOCK = 8 << 20
 MAX_BATCH_BYTES = 64 << 20
+#: Largest record accepted (the largest virus genomes are a few MB); beyond it the member
+#: is refused rather than held in memory.
+MAX_RECORD_BYTES = 1 << 30
 
 _FIELD = re.compile(r"\[([^=\[\]]+)=([^\[\]]*)\]")
 _RANGE = re.compile(r"(c?)(\d+)-(\d+)")
@@ -39,6 +42,12 @@ def iter_records(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, bytes]]
         cut = block.rfind(b"\n>")
         if cut == -1:
             parts.append(block)
+            if sum(map(len, parts)) > MAX_RECORD_BYTES:
+                raise FormatError(
+                    f"{where}: a record is longer than {MAX_RECORD_BYTES:,} bytes; this is "
+                    "not a virus sequence file (or it is damaged)",
+                    member=where,
+                )
             continue
         parts.append(block[: cut + 1])
         yield from _split(b"".join(parts))

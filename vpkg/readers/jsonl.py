@@ -18,8 +18,8 @@ import pyarrow as pa
 from vpkg.errors import FormatError
 from vpkg.schema import Column, camel
 
-#: Longest JSON line accepted (a SARS-CoV-2 V1 line with annotation is ~30 KB).
-MAX_LINE_BYTES = 256 << 20
+#: Longest JSON line accepted (a SARS-CoV-2 V1 line with its annotation is ~30 KB).
+MAX_LINE_BYTES = 64 << 20
 
 _MISSING = object()
 
@@ -60,7 +60,7 @@ def _lines(stream: IO[bytes], where: str) -> Iterator[bytes]:
         number += 1
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             raise FormatError(
-                f"{where} line {number}: longer than {MAX_LINE_BYTES >> 20} MiB; this is "
+                f"{where} line {number}: longer than {MAX_LINE_BYTES:,} bytes; this is "
                 "not a JSON Lines report",
                 member=where,
                 line=number,
