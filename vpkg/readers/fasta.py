@@ -22,7 +22,7 @@ BLOCK = 8 << 20
 MAX_BATCH_BYTES = 64 << 20
 #: Largest record accepted (the largest virus genomes are a few MB); beyond it the member
 #: is refused rather than held in memory.
-MAX_RECORD_BYTES = 1 << 30
+MAX_RECORD_BYTES = 256 << 20
 
 _FIELD = re.compile(r"\[([^=\[\]]+)=([^\[\]]*)\]")
 _RANGE = re.compile(r"(c?)(\d+)-(\d+)")

@@ -34,13 +34,20 @@ def iter_json_lines(stream: IO[bytes], where: str) -> Iterator[tuple[int, dict]]
             continue
         try:
             record = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, too deep
             raise FormatError(
                 f"{where} line {number}: not valid JSON ({exc}); the member is damaged, "
                 "download the package again",
                 member=where,
                 line=number,
             ) from None
+        if (b"\\ud" in line or b"\\uD" in line) and not _valid_unicode(record):
+            raise FormatError(
+                f"{where} line {number}: a string holds an unpaired surrogate escape "
+                "(\\ud800-\\udfff), which is not valid Unicode; the member is damaged",
+                member=where,
+                line=number,
+            )
         if not isinstance(record, dict):
             raise FormatError(
                 f"{where} line {number}: expected a JSON object, found "
@@ -49,6 +56,14 @@ def iter_json_lines(stream: IO[bytes], where: str) -> Iterator[tuple[int, dict]]
                 line=number,
             )
         yield number, record
+
+
+def _valid_unicode(record) -> bool:
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _lines(stream: IO[bytes], where: str) -> Iterator[bytes]:
