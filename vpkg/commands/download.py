@@ -1,0 +1,158 @@
+"""`vpkg download`: download a virus genome package, with the official `datasets` flag names.
+
+    vpkg download NC_045512.2,OQ282284.1 --include genome,protein,annotation --filename sars.zip
+    vpkg download --inputfile accessions.txt --complete-only --released-after 2024-01-01
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vpkg.errors import ParameterError
+
+# --include word -> (download() parameter, NCBI value)
+INCLUDE = {
+    "genome": ("include_sequence", "GENOME"),
+    "cds": ("include_sequence", "CDS"),
+    "protein": ("include_sequence", "PROTEIN"),
+    "none": ("include_sequence", "NONE"),
+    "annotation": ("aux_report", "ANNOTATION"),
+    "biosample": ("aux_report", "BIOSAMPLE_REPORT"),
+}
+# download() parameter -> the flag that sets it, for error messages
+FLAGS = {
+    "accessions": "ACCESSION/--inputfile",
+    "include_sequence": "--include",
+    "aux_report": "--include",
+    "host": "--host",
+    "geo_location": "--geo-location",
+    "usa_state": "--usa-state",
+    "pangolin_classification": "--lineage",
+    "released_since": "--released-after",
+    "updated_since": "--updated-after",
+    "taxons": "--taxon",
+    "dest": "--filename",
+    "api_key": "--api-key",
+}
+
+
+def register(subparsers) -> None:
+    """Add the ``download`` subcommand."""
+    p = subparsers.add_parser(
+        "download",
+        help="download a virus genome data package from NCBI Datasets",
+        description="Download a virus genome data package by nucleotide accession, verify it "
+        "(zip CRCs and md5sum.txt) and save it atomically. See docs/download.md.",
+    )
+    p.add_argument(
+        "accessions", nargs="*", metavar="ACCESSION",
+        help="nucleotide accessions; a single argument may be comma-separated",
+    )
+    p.add_argument("--inputfile", metavar="FILE",
+                   help="read accessions from FILE, one per line ('-' for stdin)")
+    p.add_argument("--include", default="genome", metavar="LIST",
+                   help="comma-separated: genome, cds, protein, annotation, biosample, none "
+                   "(default: genome)")
+    p.add_argument("--refseq", action="store_true", help="limit to RefSeq genomes")
+    p.add_argument("--annotated", action="store_true", help="limit to annotated genomes")
+    p.add_argument("--complete-only", action="store_true",
+                   help="limit to complete sequences, as defined by the submitter")
+    p.add_argument("--host", metavar="H", help="host taxid or name, e.g. 9606 or 'Homo sapiens'")
+    p.add_argument("--geo-location", metavar="G", help="continent or country, e.g. USA, Asia")
+    p.add_argument("--usa-state", metavar="XX", help="two-letter U.S. state code, e.g. CA")
+    p.add_argument("--lineage", metavar="L", help="SARS-CoV-2 Pango lineage, e.g. LP.8.1")
+    p.add_argument("--released-after", metavar="DATE", help="released on or after YYYY-MM-DD")
+    p.add_argument("--updated-after", metavar="DATE", help="updated on or after YYYY-MM-DD")
+    p.add_argument("--taxon", action="append", metavar="T",
+                   help="taxid or name to restrict to; repeat for several")
+    p.add_argument("--use-psg", action="store_true", help="experimental sequence retrieval")
+    p.add_argument("--filename", default="ncbi_dataset.zip", metavar="FILE",
+                   help="where to save the zip (default: ncbi_dataset.zip)")
+    p.add_argument("--api-key", metavar="KEY", help="NCBI API key (default: $NCBI_API_KEY)")
+    p.add_argument("--no-progressbar", action="store_true", help="do not show a progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Download, print the saved path; errors are raised as `VpkgError`."""
+    from vpkg.fetch import download
+
+    params = {
+        **parse_include(args.include),
+        "refseq_only": args.refseq,
+        "annotated_only": args.annotated,
+        "complete_only": args.complete_only,
+        "host": args.host,
+        "geo_location": args.geo_location,
+        "usa_state": args.usa_state,
+        "pangolin_classification": args.lineage,
+        "released_since": args.released_after,
+        "updated_since": args.updated_after,
+        "taxons": args.taxon,
+        "use_psg": True if args.use_psg else None,
+        "api_key": args.api_key,
+        "progress": False if args.no_progressbar else None,
+    }
+    try:
+        path = download(read_accessions(args.accessions, args.inputfile), args.filename, **params)
+    except ParameterError as exc:
+        flag = FLAGS.get(exc.parameter or "")
+        if flag:
+            raise ParameterError(f"{exc} (option {flag})", exc.parameter) from None
+        raise
+    print(path)
+    return 0
+
+
+def parse_include(text: str) -> dict[str, list[str]]:
+    """``--include`` words as ``include_sequence`` and ``aux_report`` lists.
+
+    Sequence types not named are not downloaded: ``--include annotation`` alone gives the
+    data report and the annotation report, with ``include_sequence=NONE``.
+    """
+    chosen: dict[str, list[str]] = {"include_sequence": [], "aux_report": []}
+    for word in text.split(","):
+        key = word.strip().lower()
+        if key not in INCLUDE:
+            raise ParameterError(
+                f"--include: {word.strip()!r} is not one of {', '.join(INCLUDE)}", "include"
+            )
+        param, value = INCLUDE[key]
+        if value not in chosen[param]:
+            chosen[param].append(value)
+    if not chosen["include_sequence"]:
+        chosen["include_sequence"] = ["NONE"]
+    return chosen
+
+
+def read_accessions(positional: list[str], inputfile: str | None) -> list[str]:
+    """Accessions from the arguments (one argument may be comma-separated) or ``--inputfile``."""
+    if positional and inputfile:
+        raise ParameterError(
+            "give accessions either as arguments or with --inputfile, not both", "accessions"
+        )
+    if positional:
+        return [part for arg in positional for part in arg.split(",")]
+    if not inputfile:
+        raise ParameterError(
+            "no accessions: give one or more as arguments, or --inputfile FILE", "accessions"
+        )
+    try:
+        if inputfile == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            with open(inputfile, encoding="utf-8-sig") as fh:
+                lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        message = f"--inputfile: cannot read {inputfile}: {reason}"
+        raise ParameterError(message, "inputfile") from exc
+    accessions = [line.strip() for line in lines if line.strip()]
+    if not accessions:
+        name = "standard input" if inputfile == "-" else inputfile
+        raise ParameterError(
+            f"--inputfile: no accessions read from {name}; put one accession per line",
+            "inputfile",
+        )
+    return accessions

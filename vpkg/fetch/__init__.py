@@ -1,0 +1,122 @@
+"""Fetch layer: download NCBI Datasets v2 virus genome data packages.
+
+``params`` validates and encodes parameters, ``session`` talks HTTP (API key, rate limit,
+retries), ``download`` streams, verifies and atomically renames the package.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+
+from vpkg.errors import ParameterError
+
+# imported before `download` is defined: importing the submodule binds the name `download`
+# in this package, and the function below must win
+from vpkg.fetch.download import fetch
+from vpkg.fetch.params import (
+    DEFAULT_INCLUDE_SEQUENCE,
+    build_request,
+    resolve_api_key,
+    resolve_base_url,
+    resolve_dest,
+)
+from vpkg.fetch.session import Client, RetryPolicy
+
+__all__ = ["RetryPolicy", "download"]
+
+DateLike = str | date | datetime | None
+
+
+def download(
+    accessions: str | Iterable[str],
+    dest: str | os.PathLike = "ncbi_dataset.zip",
+    *,
+    include_sequence: str | Iterable[str] = DEFAULT_INCLUDE_SEQUENCE,
+    aux_report: str | Iterable[str] | None = None,
+    refseq_only: bool = False,
+    annotated_only: bool = False,
+    complete_only: bool = False,
+    released_since: DateLike = None,
+    updated_since: DateLike = None,
+    host: str | int | None = None,
+    pangolin_classification: str | None = None,
+    geo_location: str | None = None,
+    usa_state: str | None = None,
+    taxons: str | int | Iterable[str | int] | None = None,
+    use_psg: bool | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    progress: bool | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> Path:
+    """Download a virus genome data package by nucleotide accession and verify it.
+
+    Parameters
+    ----------
+    accessions
+        One accession, a comma-separated string, or any iterable of accessions.
+    dest
+        Destination zip; its folder must exist. Replaced only by a verified package.
+    include_sequence
+        Sequence files: any of ``GENOME``, ``CDS``, ``PROTEIN``, or ``NONE``. Always sent.
+    aux_report
+        Extra reports: ``ANNOTATION``, ``BIOSAMPLE_REPORT`` (``BIOSAMPLE`` accepted),
+        ``DATASET_REPORT``. The data report is always included.
+    refseq_only, annotated_only, complete_only
+        Filters, sent only when True.
+    released_since, updated_since
+        ``'YYYY-MM-DD'``, ISO 8601 text, ``date`` or ``datetime``; sent as RFC 3339 UTC.
+    host, pangolin_classification, geo_location, usa_state, taxons, use_psg
+        Further filters; ``usa_state`` is a two-letter code, ``taxons`` one or more.
+    api_key
+        NCBI API key; default ``$NCBI_API_KEY``. Raises the rate limit from 3 to 10 req/s.
+    base_url
+        API root; default ``$VPKG_BASE_URL``, else ``https://api.ncbi.nlm.nih.gov/datasets/v2``.
+    progress
+        Progress bar on stderr; default: only when stderr is a terminal.
+    retry_policy
+        Attempts, backoff and timeouts (`RetryPolicy`); the defaults suit NCBI.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest``, holding a package whose CRCs and md5 sums were checked.
+
+    Raises
+    ------
+    ParameterError
+        Before any request, naming the bad parameter and its allowed values.
+    DownloadError
+        When NCBI answers with an error (its message included) or no valid package arrives.
+    """
+    request = build_request(
+        accessions,
+        include_sequence=include_sequence,
+        aux_report=aux_report,
+        refseq_only=refseq_only,
+        annotated_only=annotated_only,
+        complete_only=complete_only,
+        released_since=released_since,
+        updated_since=updated_since,
+        host=host,
+        pangolin_classification=pangolin_classification,
+        geo_location=geo_location,
+        usa_state=usa_state,
+        taxons=taxons,
+        use_psg=use_psg,
+    )
+    if progress is not None and not isinstance(progress, bool):
+        raise ParameterError(f"progress must be True, False or None, not {progress!r}", "progress")
+    path = resolve_dest(dest)
+    base = resolve_base_url(base_url)
+    key = resolve_api_key(api_key)
+    method, url, body = request.http(base)
+
+    client = Client(base, key, retry_policy or RetryPolicy())
+    try:
+        return fetch(client, method, url, body, path, progress)
+    finally:
+        client.close()

@@ -1,0 +1,191 @@
+"""Stream a package to a temporary file beside ``dest``, verify it, then rename it into place.
+
+A 200 response whose zip is truncated or corrupt (a known NCBI failure), or whose stream
+breaks off, is requested again within the client's budget of attempts. Whatever happens,
+the temporary file is removed and ``dest`` is only ever replaced by a verified package.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+
+from vpkg.errors import DownloadError, FormatError, IntegrityError, PackageError
+from vpkg.fetch.session import Client
+
+log = logging.getLogger("vpkg.fetch")
+
+CHUNK = 1 << 16
+ERROR_BODY_LIMIT = 1 << 16
+HINTS = {
+    400: "check the parameters against docs/download.md",
+    403: "the server refused access; if you sent many requests, wait before trying again",
+    404: "no records match; check the accessions",
+    413: "the request is too large; split the accession list",
+    429: "too many requests; wait a minute, or set an API key (10 requests/s instead of 3)",
+    501: "the server does not implement this request",
+}
+
+
+def fetch(
+    client: Client,
+    method: str,
+    url: str,
+    body: dict | None,
+    dest: Path,
+    progress: bool | None = None,
+) -> Path:
+    """Download ``method url`` into ``dest`` atomically and return ``dest``.
+
+    Raises
+    ------
+    DownloadError
+        On an HTTP error (with NCBI's message), or when no verified package arrived within
+        the budget of attempts.
+    """
+    show = sys.stderr.isatty() if progress is None else progress
+    tmp: Path | None = None
+    bar = None
+    try:
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        os.close(fd)
+        tmp = Path(name)
+        failures = 0
+        while True:
+            response = client.send(method, url, json=body)
+            try:
+                if response.status_code != 200:
+                    raise http_error(client, response, method)
+                bar = _progress_bar(bar, show, response, dest.name)
+                problem = _receive(response, tmp, bar)
+            finally:
+                response.close()
+            if problem is None:
+                problem = _verify(tmp)
+            if problem is None:
+                os.replace(tmp, dest)
+                tmp = None
+                return dest
+            failures += 1
+            if client.remaining <= 0:
+                raise DownloadError(
+                    f"no valid package after {client.used} attempt(s); last problem: "
+                    f"{client.scrub(problem)}; try again later"
+                )
+            log.info("NCBI Datasets: %s; requesting the package again", client.scrub(problem))
+            client.pause(failures)
+    except requests.RequestException:
+        raise  # a subclass of OSError, but not a file problem
+    except OSError as exc:  # disk full, no permission: a local problem, not worth a retry
+        raise DownloadError(
+            f"cannot write the package in {dest.parent}: {exc.strerror or exc}; check the "
+            "folder's permissions and free space"
+        ) from exc
+    finally:
+        if bar is not None:
+            bar.close()
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _receive(response: requests.Response, tmp: Path, bar) -> str | None:
+    """Stream the body into ``tmp``; return a description of what broke, or None."""
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in response.iter_content(CHUNK):
+                out.write(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+    except requests.RequestException as exc:
+        return f"the download broke off ({type(exc).__name__})"
+    return None
+
+
+def _verify(path: Path) -> str | None:
+    """Check every CRC and md5 of the received zip; return what is wrong, or None."""
+    from vpkg.package import open_package
+
+    package = None
+    try:
+        package = open_package(path)
+        package.verify()
+    except (PackageError, IntegrityError, FormatError) as exc:
+        detail = str(exc).removeprefix(f"{path}: ")
+        detail = re.sub(r"[;,] download (it|the package) again$", "", detail)
+        return f"received a damaged package ({detail})"
+    finally:
+        # release the zip handle before os.replace (required on Windows); Package has no
+        # public close() yet, so fall back to its ZipFile
+        handle = getattr(package, "_zip", None)
+        close = getattr(package, "close", None) or getattr(handle, "close", None)
+        if callable(close):
+            close()
+    return None
+
+
+def _progress_bar(bar, show: bool, response: requests.Response, label: str):
+    if not show:
+        return None
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.isdigit() else None
+    if bar is not None:
+        bar.reset(total=total)
+        return bar
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr
+    )
+
+
+def http_error(client: Client, response: requests.Response, method: str) -> DownloadError:
+    """A `DownloadError` for a non-200 response, carrying NCBI's message."""
+    status = response.status_code
+    message = ncbi_message(response)
+    message = client.scrub(message) if message else None
+    tries = f" after {client.used} attempts" if client.used > 1 else ""
+    text = f"NCBI Datasets answered HTTP {status} {response.reason or ''}".rstrip()
+    text += f" to {method} {_path_of(response.url)}{tries}"
+    if message:
+        text += f": {message}"
+    hint = HINTS.get(status) or ("the server had a problem; try again later" * (status >= 500))
+    if hint:
+        text += f" ({hint})"
+    return DownloadError(text, status=status, ncbi_message=message)
+
+
+def ncbi_message(response: requests.Response) -> str | None:
+    """NCBI's error text: ``message`` (or ``error``) of a JSON body, else the plain text."""
+    try:
+        raw = response.raw.read(ERROR_BODY_LIMIT, decode_content=True) or b""
+    except Exception:  # a broken error body must not hide the status
+        return None
+    text = raw.decode("utf-8", "replace").strip()
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("message", "error"):
+            if isinstance(data.get(key), str) and data[key].strip():
+                return data[key].strip()
+    if text.lstrip().startswith("<"):
+        text = re.sub(r"<[^>]*>", " ", text)
+    text = " ".join(text.split())
+    return text[:500] + ("..." if len(text) > 500 else "")
+
+
+def _path_of(url: str) -> str:
+    """The URL path, shortened: long accession lists are elided."""
+    path = url.split("?", 1)[0].split("://", 1)[-1]
+    path = "/" + path.split("/", 1)[1] if "/" in path else "/"
+    return path if len(path) <= 120 else path[:80] + "..." + path[-30:]
