@@ -1,13 +1,19 @@
 """Property-based tests of the FASTA and JSON Lines readers (hypothesis).
 
 Valid input round-trips exactly; corrupted input gives correct data or a VpkgError, never
-another exception and never a hang. `benchmarks/fuzz.py` runs the same properties for
-minutes (outside CI); docs/errors.md records its runs.
+another exception and never a hang. The same properties run for
+minutes (outside CI) when VPKG_FUZZ_EXAMPLES is set, e.g.
+
+    VPKG_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest tests/test_fuzz.py \
+        -p no:cacheprovider --hypothesis-seed=20261126
+
+docs/errors.md records those runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -19,7 +25,8 @@ from test_genomes import assert_lossless
 import vpkg
 from vpkg.errors import VpkgError
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=int(os.environ.get("VPKG_FUZZ_EXAMPLES", "150")),
+                    deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # ---- FASTA ------------------------------------------------------------------------------

@@ -166,3 +166,10 @@ def test_md5sum_lines_are_parsed():
     sums = vpkg.open_package(REAL[-1]).md5sums()
     raw = zip_members(REAL[-1])["ncbi_dataset/data/data_report.jsonl"]
     assert sums["ncbi_dataset/data/data_report.jsonl"] == hashlib.md5(raw).hexdigest()
+
+
+def test_package_closes_its_zip():
+    with vpkg.open_package(REAL[0]) as pkg:
+        assert pkg.table("genomes").num_rows == 2
+        assert "tables=['genomes', 'genome_sequences']" in repr(pkg)
+    assert pkg._zip.fp is None  # the file handle is released

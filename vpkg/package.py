@@ -96,6 +96,20 @@ class Package:
         self.catalog = self._read_catalog()
         self._members = self._locate_tables()
 
+    def close(self) -> None:
+        """Release the zip file handle (a no-op for a directory)."""
+        if self._zip is not None:
+            self._zip.close()
+
+    def __enter__(self) -> Package:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<vpkg.Package {str(self.path)!r} tables={self.tables()}>"
+
     # ---- members -----------------------------------------------------------------------
     def members(self) -> list[str]:
         """Paths of every file in the package, relative to its root (``ncbi_dataset/...``)."""

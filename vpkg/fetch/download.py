@@ -112,21 +112,13 @@ def _verify(path: Path) -> str | None:
     """Check every CRC and md5 of the received zip; return what is wrong, or None."""
     from vpkg.package import open_package
 
-    package = None
     try:
-        package = open_package(path)
-        package.verify()
+        with open_package(path) as package:  # closed before os.replace (Windows needs it)
+            package.verify()
     except (PackageError, IntegrityError, FormatError) as exc:
         detail = str(exc).removeprefix(f"{path}: ")
         detail = re.sub(r"[;,] download (it|the package) again$", "", detail)
         return f"received a damaged package ({detail})"
-    finally:
-        # release the zip handle before os.replace (required on Windows); Package has no
-        # public close() yet, so fall back to its ZipFile
-        handle = getattr(package, "_zip", None)
-        close = getattr(package, "close", None) or getattr(handle, "close", None)
-        if callable(close):
-            close()
     return None
 
 
