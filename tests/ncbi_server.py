@@ -10,7 +10,9 @@ valid, and a JSON body must match its schema. Requests are recorded in ``server.
 Replies are scripted with ``server.script(...)``: each request takes the next action, and
 when the script is empty the server answers 200 with ``server.package`` (a real zip from
 ``fixtures/real``). Actions: `ok`, `status`, `error`, `drop`, `truncated`, `flipped`,
-`tampered`, `redirect`.
+`tampered`, `redirect`. ``server.serve(accessions, zip)`` makes the package depend on the
+request: a request for exactly that set of accessions (GET path or POST body) gets ``zip``
+(and `flipped`, `truncated`, `tampered` damage that one).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import struct
 import threading
 import zipfile
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -302,12 +305,22 @@ class Recorded:
     def values(self, key: str) -> list[str]:
         return [v for k, v in self.query if k == key]
 
+    @property
+    def accessions(self) -> list[str]:
+        """The accessions asked for: from a POST body, else from the GET path."""
+        if self.method == "POST":
+            data = self.json
+            return list(data.get("accessions") or []) if isinstance(data, dict) else []
+        match = re.search(r"/virus/accession/([^/]+)/genome/download$", self.path)
+        return match.group(1).split(",") if match else []
+
 
 class NcbiServer:
     """The threaded test server; use as the ``ncbi`` fixture."""
 
     def __init__(self, package: Path = DEFAULT_PACKAGE):
         self.package = package
+        self.packages: dict[frozenset[str], Path] = {}
         self.requests: list[Recorded] = []
         self._script: deque[Action] = deque()
         self._lock = threading.Lock()
@@ -334,6 +347,14 @@ class NcbiServer:
         """Queue replies; each request consumes one, then 200 with the package."""
         with self._lock:
             self._script.extend(actions)
+
+    def serve(self, accessions: Iterable[str], package: Path) -> None:
+        """Answer a request for exactly ``accessions`` (in any order) with ``package``."""
+        self.packages[frozenset(accessions)] = package
+
+    def package_for(self, record: Recorded) -> Path:
+        """The package for this request: chosen with `serve`, else ``self.package``."""
+        return self.packages.get(frozenset(record.accessions), self.package)
 
     def next_action(self) -> Action:
         with self._lock:
@@ -375,16 +396,16 @@ def _handler_for(server: NcbiServer) -> type[BaseHTTPRequestHandler]:
                 server.requests.append(record)
             if problems:
                 message = "Invalid argument provided: " + "; ".join(problems)
-                return self._reply(error(400, message))
-            self._reply(server.next_action())
+                return self._reply(error(400, message), record)
+            self._reply(server.next_action(), record)
 
-        def _reply(self, action: Action) -> None:
+        def _reply(self, action: Action, record: Recorded) -> None:
             if action.kind == "drop":
                 self.close_connection = True
                 return
             if action.kind == "status":
                 return self._send(action.status, action.body or b"", action.headers)
-            data = Path(action.options.get("package") or server.package).read_bytes()
+            data = Path(action.options.get("package") or server.package_for(record)).read_bytes()
             if action.kind == "flipped":
                 data = flip_byte(data, action.options["at"])
             elif action.kind == "tampered":

@@ -1,17 +1,25 @@
 """Fetch layer: download NCBI Datasets v2 virus genome data packages.
 
 ``params`` validates and encodes parameters, ``session`` talks HTTP (API key, rate limit,
-retries), ``download`` streams, verifies and atomically renames the package.
+retries), ``download`` streams, verifies and atomically renames the package, ``chunked``
+splits very long accession lists into several requests whose packages ``merge`` joins.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
 from vpkg.errors import ParameterError
+from vpkg.fetch.chunked import (
+    DEFAULT_CHUNK_SIZE,
+    check_chunk_size,
+    fetch_chunks,
+    split_accessions,
+)
 
 # imported before `download` is defined: importing the submodule binds the name `download`
 # in this package, and the function below must win
@@ -25,7 +33,7 @@ from vpkg.fetch.params import (
 )
 from vpkg.fetch.session import Client, RetryPolicy
 
-__all__ = ["RetryPolicy", "download"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "RetryPolicy", "download"]
 
 DateLike = str | date | datetime | None
 
@@ -51,6 +59,7 @@ def download(
     base_url: str | None = None,
     progress: bool | None = None,
     retry_policy: RetryPolicy | None = None,
+    chunk_size: int | None = DEFAULT_CHUNK_SIZE,
 ) -> Path:
     """Download a virus genome data package by nucleotide accession and verify it.
 
@@ -79,6 +88,10 @@ def download(
         Progress bar on stderr; default: only when stderr is a terminal.
     retry_policy
         Attempts, backoff and timeouts (`RetryPolicy`); the defaults suit NCBI.
+    chunk_size
+        Most accessions per request (default 5,000). A longer list is split into even
+        chunks, one POST each, whose verified packages are merged into one at ``dest``;
+        None sends any list in one request.
 
     Returns
     -------
@@ -90,7 +103,8 @@ def download(
     ParameterError
         Before any request, naming the bad parameter and its allowed values.
     DownloadError
-        When NCBI answers with an error (its message included) or no valid package arrives.
+        When NCBI answers with an error (its message included) or no valid package arrives;
+        for a split list, when any chunk fails (the error names it).
     """
     request = build_request(
         accessions,
@@ -110,13 +124,17 @@ def download(
     )
     if progress is not None and not isinstance(progress, bool):
         raise ParameterError(f"progress must be True, False or None, not {progress!r}", "progress")
+    chunks = split_accessions(request.accessions, check_chunk_size(chunk_size))
     path = resolve_dest(dest)
     base = resolve_base_url(base_url)
     key = resolve_api_key(api_key)
-    method, url, body = request.http(base)
 
     client = Client(base, key, retry_policy or RetryPolicy())
     try:
+        if len(chunks) > 1:
+            parts = [replace(request, accessions=chunk) for chunk in chunks]
+            return fetch_chunks(client, parts, base, path, progress)
+        method, url, body = request.http(base)
         return fetch(client, method, url, body, path, progress)
     finally:
         client.close()

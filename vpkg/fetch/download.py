@@ -13,6 +13,8 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -50,29 +52,62 @@ def fetch(
         On an HTTP error (with NCBI's message), or when no verified package arrived within
         the budget of attempts.
     """
-    show = sys.stderr.isatty() if progress is None else progress
+    with temporary_beside(dest) as tmp:
+        receive(client, method, url, body, tmp, show_progress(progress), dest.name)
+        os.replace(tmp, dest)
+    return dest
+
+
+@contextmanager
+def temporary_beside(dest: Path, tag: str = "") -> Iterator[Path]:
+    """A new hidden file beside ``dest``, removed on exit unless renamed; a local OSError
+    (disk full, no permission) becomes a `DownloadError`, since retrying cannot help."""
     tmp: Path | None = None
-    bar = None
     try:
-        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        fd, name = tempfile.mkstemp(
+            dir=dest.parent, prefix=f".{dest.name}.{tag + '.' if tag else ''}", suffix=".part"
+        )
         os.close(fd)
         tmp = Path(name)
-        failures = 0
+        yield tmp
+    except requests.RequestException:
+        raise  # a subclass of OSError, but not a file problem
+    except OSError as exc:
+        raise DownloadError(
+            f"cannot write the package in {dest.parent}: {exc.strerror or exc}; check the "
+            "folder's permissions and free space"
+        ) from exc
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def show_progress(progress: bool | None) -> bool:
+    """Whether to draw a bar: ``progress`` if given, else whether stderr is a terminal."""
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def receive(
+    client: Client, method: str, url: str, body: dict | None, tmp: Path, show: bool, label: str
+) -> None:
+    """Stream the package into ``tmp`` and verify it, requesting it again while it is damaged
+    and the client's budget lasts. ``label`` names the progress bar."""
+    bar = None
+    failures = 0
+    try:
         while True:
             response = client.send(method, url, json=body)
             try:
                 if response.status_code != 200:
                     raise http_error(client, response, method)
-                bar = _progress_bar(bar, show, response, dest.name)
+                bar = _progress_bar(bar, show, response, label)
                 problem = _receive(response, tmp, bar)
             finally:
                 response.close()
             if problem is None:
-                problem = _verify(tmp)
+                problem = verify(tmp)
             if problem is None:
-                os.replace(tmp, dest)
-                tmp = None
-                return dest
+                return
             failures += 1
             if client.remaining <= 0:
                 raise DownloadError(
@@ -81,18 +116,9 @@ def fetch(
                 )
             log.info("NCBI Datasets: %s; requesting the package again", client.scrub(problem))
             client.pause(failures)
-    except requests.RequestException:
-        raise  # a subclass of OSError, but not a file problem
-    except OSError as exc:  # disk full, no permission: a local problem, not worth a retry
-        raise DownloadError(
-            f"cannot write the package in {dest.parent}: {exc.strerror or exc}; check the "
-            "folder's permissions and free space"
-        ) from exc
     finally:
         if bar is not None:
             bar.close()
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
 
 
 def _receive(response: requests.Response, tmp: Path, bar) -> str | None:
@@ -108,7 +134,7 @@ def _receive(response: requests.Response, tmp: Path, bar) -> str | None:
     return None
 
 
-def _verify(path: Path) -> str | None:
+def verify(path: Path) -> str | None:
     """Check every CRC and md5 of the received zip; return what is wrong, or None."""
     from vpkg.package import open_package
 

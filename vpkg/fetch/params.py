@@ -97,14 +97,18 @@ class DownloadRequest:
         return f"{base_url}/virus/accession/{path}/genome/download?{query}"
 
     def http(self, base_url: str) -> tuple[str, str, dict | None]:
-        """(method, url, JSON body): GET while its URL fits in 2 KB, else a single POST.
+        """(method, url, JSON body): GET while its URL fits in 2 KB, else one POST.
 
-        One POST carries any number of accessions, as the official ``datasets`` CLI does;
-        splitting the list would mean merging packages and rewriting NCBI's ``md5sum.txt``.
+        One POST carries the whole list; `vpkg.download` splits lists longer than its
+        ``chunk_size`` into several requests (see `vpkg.fetch.chunked`).
         """
         url = self.get_url(base_url)
         if len(url) <= GET_URL_LIMIT:
             return "GET", url, None
+        return self.post(base_url)
+
+    def post(self, base_url: str) -> tuple[str, str, dict]:
+        """(method, url, JSON body) of ``POST /virus/genome/download``."""
         return "POST", f"{base_url}/virus/genome/download", self.body()
 
 

@@ -2,9 +2,9 @@
 
 One `Client` serves one download. It spends a budget of ``RetryPolicy.attempts`` HTTP
 requests, shared by urllib3's retries (429, 5xx except 501, dropped connections) and the
-caller's own retries (a 200 whose zip fails verification). The API key travels only in the
-``api-key`` header; it is never put in a URL, a log record or an error message, and it is
-dropped when a redirect leaves the host.
+caller's own retries (a 200 whose zip fails verification); each chunk of a split download
+gets a fresh budget. The API key travels only in the ``api-key`` header; it is never put in
+a URL, a log record or an error message, and it is dropped when a redirect leaves the host.
 """
 
 from __future__ import annotations
@@ -171,6 +171,10 @@ class Client:
             self.session.headers[API_KEY_HEADER] = api_key
         self.session.mount("http://", self._adapter)
         self.session.mount("https://", self._adapter)
+
+    def restart_budget(self) -> None:
+        """Give the next request (one chunk of a split download) a full budget of attempts."""
+        self.remaining = self.policy.attempts
 
     @property
     def used(self) -> int:
