@@ -1,0 +1,51 @@
+"""`vpkg export`: write every table of a package as Parquet, one file (or dataset) per table.
+
+    vpkg export sars.zip -o out/
+    vpkg export sars.zip -o out/ --partition-by collection_year
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="write each table as <table>.parquet",
+        description="Write each table of the package to OUTDIR/<table>.parquet (zstd, "
+        "streaming, written atomically), or with --partition-by to a Hive-style dataset "
+        "OUTDIR/<table>/<column>=<value>/.",
+    )
+    p.add_argument("package", metavar="PACKAGE", help="package .zip or extracted folder")
+    p.add_argument("-o", "--output", "--outdir", dest="outdir", required=True, metavar="OUTDIR",
+                   help="output folder (created when missing)")
+    p.add_argument("--format", choices=["parquet"], default="parquet",
+                   help="output format (default: parquet)")
+    p.add_argument("--partition-by", metavar="COLUMN",
+                   help="partition by a column, e.g. virus_tax_id, or collection_year")
+    p.add_argument("--tables", metavar="T,T", help="comma-separated tables (default: all)")
+    p.add_argument("--compression-level", type=int, metavar="N", help="zstd level")
+    p.add_argument("--no-progressbar", action="store_true", help="do not show a progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vpkg.package import open_package
+    from vpkg.sinks.parquet import package_to_parquet
+
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
+    with open_package(args.package) as pkg:
+        done = package_to_parquet(
+            pkg,
+            args.outdir,
+            tables=tables,
+            partition_by=args.partition_by,
+            compression_level=args.compression_level,
+            progress=False if args.no_progressbar else None,
+        )
+    for item in done:
+        how = f", partitioned by {item.partition_by}" if item.partition_by else ""
+        suffix = "/" if item.partition_by else ""
+        print(f"{item.path}{suffix}\t{item.rows} rows{how}")
+    return 0

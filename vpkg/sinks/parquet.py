@@ -1,0 +1,416 @@
+"""Parquet exports: one ``<table>.parquet`` per table, or a Hive-style dataset per table.
+
+Files are written in a streaming way with bounded memory: batches are gathered into row
+groups of about `ROW_GROUP_BYTES` (64 MiB of Arrow data, at most `ROW_GROUP_ROWS` rows),
+compressed with zstd. The ``sequence`` column has neither dictionary encoding nor min/max
+statistics (values of megabytes would bloat every footer). Every file carries key-value
+metadata naming its source: ``vpkg.package_file``, ``vpkg.package_md5``,
+``vpkg.api_version``, ``vpkg.version``, ``vpkg.table`` and ``vpkg.member``.
+
+Nothing appears half-written: all tables are written under a hidden temporary folder inside
+the output folder (``.vpkg-export-*``), then each is renamed into place; on an error the
+temporary folder is removed and earlier outputs stay as they were. File names come from the
+table names only, never from the package; partition values are percent-encoded.
+
+>>> import tempfile, vpkg
+>>> out = tempfile.mkdtemp()
+>>> done = vpkg.open_package("fixtures/real/Rotavirus_J.zip").to_parquet(out)
+>>> [(d.table, d.path.name, d.rows) for d in done]
+[('genomes', 'genomes.parquet', 32), ('genome_sequences', 'genome_sequences.parquet', 32)]
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from vpkg.errors import ParameterError, VpkgError
+from vpkg.schema import schema
+from vpkg.sinks import BATCH_SIZE, table_reader
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vpkg.package import Package
+
+ROW_GROUP_BYTES = 64 << 20
+ROW_GROUP_ROWS = 1 << 20
+#: Columns written without dictionary encoding and without statistics.
+PLAIN_COLUMNS = ("sequence",)
+#: The virtual partition column: the year of ``collection_date``.
+COLLECTION_YEAR = "collection_year"
+#: Tables whose ``accession`` is a genome accession: they can take a partition value
+#: from their genome.
+GENOME_LINKED = ("genome_sequences", "cds_sequences", "annotations")
+#: Partitioned writes keep at most this many files open (more partitions start new files).
+MAX_OPEN_FILES = 64
+
+
+@dataclass(frozen=True)
+class Exported:
+    """One table written: its file (or dataset folder), row count and partition column.
+
+    It is path-like: ``Path(exported)`` and ``pq.read_table(exported)`` use ``path``.
+    """
+
+    table: str
+    path: Path
+    rows: int
+    partition_by: str | None = None
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+
+def package_to_parquet(
+    pkg: Package,
+    outdir: str | os.PathLike,
+    *,
+    tables: Iterable[str] | None = None,
+    partition_by: str | None = None,
+    compression_level: int | None = None,
+    row_group_bytes: int = ROW_GROUP_BYTES,
+    row_group_rows: int = ROW_GROUP_ROWS,
+    batch_size: int = BATCH_SIZE,
+    progress: bool | None = None,
+) -> list[Exported]:
+    """Write every table of ``pkg`` as Parquet under ``outdir``.
+
+    Parameters
+    ----------
+    pkg
+        An open package.
+    outdir
+        The output folder (created when missing). Existing outputs of the same tables are
+        replaced, each in one rename.
+    tables
+        The tables to write (default: every table the package holds).
+    partition_by
+        A column to partition by, or ``"collection_year"`` (the year of
+        ``collection_date``). Each table holding that column is written as a Hive-style
+        dataset ``<table>/<column>=<value>/part-<n>.parquet``; sequence and annotation tables
+        take the value of their genome (by ``accession``); a table that can have no value
+        (``protein_sequences``; ``biosamples`` for a genome column) is written as one file.
+        Null values go to ``<column>=__HIVE_DEFAULT_PARTITION__``.
+    compression_level
+        zstd level (default: the library's, 1).
+    row_group_bytes, row_group_rows
+        Target size of a row group: Arrow bytes, and at most this many rows.
+    batch_size
+        Rows per Arrow batch read from the package.
+    progress
+        Show a progress bar: None (default) on a terminal only.
+
+    Returns
+    -------
+    list[Exported]
+        One entry per table written, in table order.
+
+    Examples
+    --------
+    >>> import tempfile, vpkg, pyarrow.dataset as ds
+    >>> pkg = vpkg.open_package("fixtures/real/Rotavirus_J.zip")
+    >>> out = tempfile.mkdtemp()
+    >>> done = pkg.to_parquet(out, partition_by="collection_year")
+    >>> ds.dataset(done[0].path, partitioning="hive").count_rows()
+    32
+    """
+    from vpkg.progress import progress_bar
+    from vpkg.sinks.provenance import provenance
+
+    chosen = list(pkg.tables() if tables is None else tables)
+    for table in chosen:
+        pkg.member_for(table)  # raises for a table the package lacks
+    if row_group_bytes < 1 or row_group_rows < 1:
+        raise ParameterError("row group sizes must be positive", parameter="row_group_bytes")
+    plan = {t: _partition_plan(pkg, t, partition_by) for t in chosen}
+    if partition_by and not any(plan.values()):
+        raise ParameterError(
+            f"partition column {partition_by!r}: none of {', '.join(chosen)} has it or takes "
+            f"it from its genome; use {COLLECTION_YEAR!r} or a column from docs/tables/",
+            parameter="partition_by",
+        )
+    out = _output_dir(outdir)
+    meta = provenance(pkg)
+    writer = _Writer(compression_level, row_group_bytes, row_group_rows)
+    reads = [pkg.member_for(t) for t in chosen]
+    if any(p and p.lookup for p in plan.values()):
+        reads.append(pkg.member_for("genomes"))
+    total = sum(pkg.member_size(m) for m in reads)
+    staging = Path(tempfile.mkdtemp(prefix=".vpkg-export-", dir=out))
+    try:
+        done = []
+        with progress_bar(total, pkg.path.name, progress, members=len(reads)) as bar:
+            lookups: dict[str, pa.Table] = {}
+            for table in chosen:
+                metadata = {**meta, "vpkg.table": table, "vpkg.member": pkg.member_for(table)}
+                reader = table_reader(pkg, table, batch_size, bar)
+                part = plan[table]
+                if part is None:
+                    target = staging / f"{table}.parquet"
+                    rows = writer.write_file(reader, target, metadata)
+                else:
+                    if part.lookup and part.column not in lookups:
+                        lookups[part.column] = _genome_values(pkg, part.column, batch_size, bar)
+                    batches = part.batches(reader, lookups.get(part.column))
+                    target = staging / table
+                    rows = writer.write_dataset(batches, target, metadata, part.column)
+                done.append(Exported(table, out / target.name, rows, part and part.column))
+        _move_into_place(staging, out, [d.path.name for d in done])
+        return done
+    except OSError as exc:
+        raise VpkgError(
+            f"{out}: cannot write the Parquet files ({exc.strerror or exc}); check the "
+            "folder's permissions and free space"
+        ) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# ---- partitions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Partition:
+    """How a table gets its partition column: own column, year of a date, or its genome's."""
+
+    column: str
+    source: str | None  # the table's column the value comes from (None: looked up)
+    lookup: bool = False
+
+    def batches(
+        self, reader: pa.RecordBatchReader, values: pa.Table | None
+    ) -> pa.RecordBatchReader:
+        """The table's batches with the partition column (added when it is not a column)."""
+        base = reader.schema
+        if self.source == self.column:
+            return reader
+        out_schema = base.append(pa.field(self.column, _partition_type(self.column, values)))
+
+        def generate() -> Iterator[pa.RecordBatch]:
+            for batch in reader:
+                if self.lookup:
+                    keys, found = values.column(0).chunk(0), values.column(1).chunk(0)
+                    column = found.take(pc.index_in(batch.column("accession"), value_set=keys))
+                else:
+                    column = collection_year(batch.column(self.source))
+                yield pa.RecordBatch.from_arrays([*batch.columns, column], schema=out_schema)
+
+        return pa.RecordBatchReader.from_batches(out_schema, generate())
+
+
+def _partition_plan(pkg: Package, table: str, column: str | None) -> _Partition | None:
+    if not column:
+        return None
+    names = schema(table).names
+    if column == COLLECTION_YEAR and "collection_date" in names:
+        return _Partition(column, "collection_date")
+    if column in names and column != COLLECTION_YEAR:
+        _check_plain(table, column)
+        return _Partition(column, column)
+    genome_column = column == COLLECTION_YEAR or column in schema("genomes").names
+    if table in GENOME_LINKED and genome_column and "genomes" in pkg.tables():
+        if column != COLLECTION_YEAR:
+            _check_plain("genomes", column)
+        return _Partition(column, None, lookup=True)
+    return None
+
+
+def _check_plain(table: str, column: str) -> None:
+    """Refuse a list, struct or sequence column as a partition column."""
+    field = schema(table).field(column)
+    if pa.types.is_nested(field.type) or field.type == pa.large_string():
+        raise ParameterError(
+            f"partition column {column!r}: {table}.{column} is a {field.type} column; "
+            "partition by a plain value such as virus_tax_id or collection_year",
+            parameter="partition_by",
+        )
+
+
+def collection_year(dates: pa.Array) -> pa.Array:
+    """The year (int32) of ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` strings; null otherwise.
+
+    >>> collection_year(pa.array(["2020-06-17", "2019", "missing", None])).to_pylist()
+    [2020, 2019, None, None]
+    """
+    ok = pc.match_substring_regex(dates, r"^\d{4}(-|$)")
+    years = pc.utf8_slice_codeunits(dates, 0, 4)
+    return pc.if_else(ok, years, pa.scalar(None, pa.string())).cast(pa.int32())
+
+
+def _genome_values(pkg: Package, column: str, batch_size: int, bar: Any) -> pa.Table:
+    """(accession, value) of every genome, for tables partitioned by a genome column."""
+    accessions, values = [], []
+    for batch in table_reader(pkg, "genomes", batch_size, bar):
+        accessions.append(batch.column("accession"))
+        source = batch.column("collection_date" if column == COLLECTION_YEAR else column)
+        values.append(collection_year(source) if column == COLLECTION_YEAR else source)
+    value_type = pa.int32() if column == COLLECTION_YEAR else schema("genomes").field(column).type
+    return pa.table({
+        "accession": pa.concat_arrays(accessions) if accessions else pa.array([], pa.string()),
+        "value": pa.concat_arrays(values) if values else pa.array([], value_type),
+    })
+
+
+def _partition_type(column: str, values: pa.Table | None) -> pa.DataType:
+    return values.schema.field("value").type if values is not None else pa.int32()
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+
+class _Writer:
+    """Parquet options shared by every file of an export."""
+
+    def __init__(self, compression_level: int | None, row_group_bytes: int, row_group_rows: int):
+        self.level = compression_level
+        self.group_bytes = row_group_bytes
+        self.group_rows = row_group_rows
+
+    def options(self, arrow_schema: pa.Schema) -> dict:
+        """ParquetWriter keywords: zstd, no dictionary nor statistics on sequence columns."""
+        encoded = [p for p in _leaf_paths(arrow_schema) if p.split(".")[0] not in PLAIN_COLUMNS]
+        return {
+            "compression": "zstd",
+            "compression_level": self.level,
+            "use_dictionary": encoded,
+            "write_statistics": encoded,
+        }
+
+    def write_file(self, reader: pa.RecordBatchReader, path: Path, metadata: dict) -> int:
+        """Stream ``reader`` into one Parquet file; return the row count."""
+        out_schema = reader.schema.with_metadata(metadata)
+        rows = 0
+        with pq.ParquetWriter(path, out_schema, **self.options(out_schema)) as writer:
+            for group in _row_groups(reader, self.group_bytes, self.group_rows):
+                writer.write_table(group, row_group_size=group.num_rows)
+                rows += group.num_rows
+        return rows
+
+    def write_dataset(
+        self, reader: pa.RecordBatchReader, folder: Path, metadata: dict, column: str
+    ) -> int:
+        """Stream ``reader`` into a Hive-style dataset partitioned by ``column``."""
+        import pyarrow.dataset as ds
+
+        out_schema = reader.schema.with_metadata(metadata)
+        file_schema = out_schema.remove(out_schema.get_field_index(column))
+        fmt = ds.ParquetFileFormat()
+        options = fmt.make_write_options(**self.options(file_schema))
+        partitioning = ds.partitioning(pa.schema([out_schema.field(column)]), flavor="hive")
+        first, batches = _peek(reader)
+        if first is None:  # no rows: one empty file, so that readers still see the schema
+            (folder / f"{column}=__HIVE_DEFAULT_PARTITION__").mkdir(parents=True)
+            pq.write_table(file_schema.empty_table(),
+                           folder / f"{column}=__HIVE_DEFAULT_PARTITION__" / "part-0.parquet",
+                           **self.options(file_schema))
+            return 0
+        row_bytes = max(1, first.nbytes // max(1, first.num_rows))
+        group = max(1, min(self.group_rows, self.group_bytes // row_bytes))
+        rows = 0
+
+        def counted() -> Iterator[pa.RecordBatch]:
+            nonlocal rows
+            for batch in batches:
+                rows += batch.num_rows
+                yield batch.replace_schema_metadata(metadata)
+
+        try:
+            ds.write_dataset(
+                pa.RecordBatchReader.from_batches(out_schema, counted()),
+                folder,
+                format=fmt,
+                partitioning=partitioning,
+                file_options=options,
+                basename_template="part-{i}.parquet",
+                preserve_order=True,
+                max_open_files=MAX_OPEN_FILES,
+                min_rows_per_group=group,
+                max_rows_per_group=group,
+                existing_data_behavior="error",
+            )
+        except pa.ArrowInvalid as exc:  # more partitions in one batch than allowed (1024)
+            raise VpkgError(
+                f"writing {metadata['vpkg.table']} partitioned by {column} failed ({exc}); "
+                "choose a column with fewer distinct values"
+            ) from exc
+        return rows
+
+
+def _row_groups(
+    reader: pa.RecordBatchReader, max_bytes: int, max_rows: int
+) -> Iterator[pa.Table]:
+    """Batches gathered into tables of at most ``max_rows`` rows and about ``max_bytes``
+    (no more, unless one row alone is larger)."""
+    pending: list[pa.RecordBatch] = []
+    size = rows = 0
+    for batch in reader:
+        while batch.num_rows:
+            row_bytes = max(1, batch.nbytes // batch.num_rows)
+            take = min(batch.num_rows, max_rows - rows, max(1, (max_bytes - size) // row_bytes))
+            part, batch = batch.slice(0, take), batch.slice(take)
+            pending.append(part)
+            size += take * row_bytes
+            rows += take
+            if rows >= max_rows or size + row_bytes > max_bytes:
+                yield pa.Table.from_batches(pending, reader.schema)
+                pending, size, rows = [], 0, 0
+    if pending:
+        yield pa.Table.from_batches(pending, reader.schema)
+
+
+def _peek(reader: pa.RecordBatchReader) -> tuple[pa.RecordBatch | None, Iterator]:
+    """The first non-empty batch, and an iterator over every batch (that one included)."""
+    it = iter(reader)
+    for batch in it:
+        if batch.num_rows:
+            return batch, itertools.chain([batch], it)
+    return None, iter(())
+
+
+def _leaf_paths(arrow_schema: pa.Schema) -> list[str]:
+    """The Parquet column paths of a schema (``ranges.list.element.begin``, ...)."""
+    buffer = io.BytesIO()
+    pq.write_table(arrow_schema.empty_table(), buffer)
+    parquet_schema = pq.read_metadata(io.BytesIO(buffer.getvalue())).schema
+    return [parquet_schema.column(i).path for i in range(len(parquet_schema))]
+
+
+# ---- output folder ---------------------------------------------------------------------------
+
+
+def _output_dir(outdir: str | os.PathLike) -> Path:
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"{out}: exists and is not a folder; give a folder for the output",
+                             parameter="outdir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VpkgError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
+    return out
+
+
+def _move_into_place(staging: Path, out: Path, names: list[str]) -> None:
+    """Rename each staged output into ``out``, replacing an earlier one in one rename."""
+    for name in names:
+        new, final = staging / name, out / name
+        if final.is_dir() and not final.is_symlink():
+            old = staging / f".old-{name}"
+            os.replace(final, old)  # a folder cannot be replaced in one step: move it aside
+            try:
+                os.replace(new, final)
+            except OSError:
+                os.replace(old, final)
+                raise
+        else:
+            os.replace(new, final)
