@@ -45,6 +45,11 @@ class Progress:
         if self._bar is not None:
             self._bar.update(n)
 
+    def reset(self, total: int | None = None) -> None:
+        """Start counting again from zero (a retried download), with a new total."""
+        if self._bar is not None:
+            self._bar.reset(total=total)
+
     def started(self, member: str) -> None:
         self.started_members += 1
         if self._bar is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -19,10 +18,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from vpkg.errors import DownloadError, ParameterError, VpkgError
-from vpkg.fetch.download import receive, show_progress, temporary_beside, verify
+from vpkg.fetch.download import receive, temporary_beside, verify
 from vpkg.fetch.merge import merge_packages
 from vpkg.fetch.params import DownloadRequest
 from vpkg.fetch.session import Client
+from vpkg.progress import progress_bar, show_progress
 
 log = logging.getLogger("vpkg.fetch")
 
@@ -114,20 +114,13 @@ def fetch_chunks(
 
 
 def _merge(parts: list[Path], merged: Path, show: bool, label: str) -> None:
-    bar = None
-    if show:
-        from tqdm import tqdm
-
-        bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr)
     try:
-        merge_packages(parts, merged, progress=bar.update if bar is not None else None)
+        with progress_bar(None, label, enabled=show) as bar:
+            merge_packages(parts, merged, progress=bar.update)
     except DownloadError:
         raise
     except (VpkgError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise DownloadError(f"cannot merge the downloaded chunks: {exc}; try again") from exc
-    finally:
-        if bar is not None:
-            bar.close()
 
 
 def _chunk_error(

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import requests
 
 from vpkg.errors import DownloadError, FormatError, IntegrityError, PackageError
 from vpkg.fetch.session import Client
+from vpkg.progress import Progress, progress_bar, show_progress
 
 log = logging.getLogger("vpkg.fetch")
 
@@ -82,25 +82,21 @@ def temporary_beside(dest: Path, tag: str = "") -> Iterator[Path]:
             tmp.unlink(missing_ok=True)
 
 
-def show_progress(progress: bool | None) -> bool:
-    """Whether to draw a bar: ``progress`` if given, else whether stderr is a terminal."""
-    return sys.stderr.isatty() if progress is None else progress
-
-
 def receive(
     client: Client, method: str, url: str, body: dict | None, tmp: Path, show: bool, label: str
 ) -> None:
     """Stream the package into ``tmp`` and verify it, requesting it again while it is damaged
     and the client's budget lasts. ``label`` names the progress bar."""
-    bar = None
+    bar = progress_bar(None, label, enabled=show)
     failures = 0
-    try:
+    with bar:
         while True:
             response = client.send(method, url, json=body)
             try:
                 if response.status_code != 200:
                     raise http_error(client, response, method)
-                bar = _progress_bar(bar, show, response, label)
+                length = response.headers.get("Content-Length", "")
+                bar.reset(int(length) if length.isdigit() else None)
                 problem = _receive(response, tmp, bar)
             finally:
                 response.close()
@@ -116,19 +112,15 @@ def receive(
                 )
             log.info("NCBI Datasets: %s; requesting the package again", client.scrub(problem))
             client.pause(failures)
-    finally:
-        if bar is not None:
-            bar.close()
 
 
-def _receive(response: requests.Response, tmp: Path, bar) -> str | None:
+def _receive(response: requests.Response, tmp: Path, bar: Progress) -> str | None:
     """Stream the body into ``tmp``; return a description of what broke, or None."""
     try:
         with open(tmp, "wb") as out:
             for chunk in response.iter_content(CHUNK):
                 out.write(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
+                bar.update(len(chunk))
     except requests.RequestException as exc:
         return f"the download broke off ({type(exc).__name__})"
     return None
@@ -146,21 +138,6 @@ def verify(path: Path) -> str | None:
         detail = re.sub(r"[;,] download (it|the package) again$", "", detail)
         return f"received a damaged package ({detail})"
     return None
-
-
-def _progress_bar(bar, show: bool, response: requests.Response, label: str):
-    if not show:
-        return None
-    length = response.headers.get("Content-Length")
-    total = int(length) if length and length.isdigit() else None
-    if bar is not None:
-        bar.reset(total=total)
-        return bar
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr
-    )
 
 
 def http_error(client: Client, response: requests.Response, method: str) -> DownloadError:
