@@ -16,11 +16,11 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 test: $(STAMP)
-	$(PY) -m ruff check vpkg tests benchmarks examples
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check vpkg tests benchmarks examples
+	$(PY) -m ruff check .
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-out
