@@ -26,6 +26,8 @@ def register(subparsers) -> None:
                    help="partition by a column, e.g. virus_tax_id, or collection_year")
     p.add_argument("--tables", metavar="T,T", help="comma-separated tables (default: all)")
     p.add_argument("--compression-level", type=int, metavar="N", help="zstd level")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the CRC and md5 checks made before writing")
     p.add_argument("--no-progressbar", action="store_true", help="do not show a progress bar")
     p.set_defaults(run=run)
 
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             partition_by=args.partition_by,
             compression_level=args.compression_level,
             progress=False if args.no_progressbar else None,
+            verify=not args.no_verify,
         )
     for item in done:
         how = f", partitioned by {item.partition_by}" if item.partition_by else ""

@@ -82,6 +82,7 @@ def package_to_parquet(
     row_group_rows: int = ROW_GROUP_ROWS,
     batch_size: int = BATCH_SIZE,
     progress: bool | None = None,
+    verify: bool = True,
 ) -> list[Exported]:
     """Write every table of ``pkg`` as Parquet under ``outdir``.
 
@@ -109,6 +110,9 @@ def package_to_parquet(
         Rows per Arrow batch read from the package.
     progress
         Show a progress bar: None (default) on a terminal only.
+    verify
+        Check every zip CRC and ``md5sum.txt`` entry first (`Package.verify`), so that a
+        damaged package writes nothing. False skips that extra read of the package.
 
     Returns
     -------
@@ -125,7 +129,7 @@ def package_to_parquet(
     32
     """
     from vpkg.progress import progress_bar
-    from vpkg.sinks.provenance import provenance
+    from vpkg.sinks.provenance import package_md5, provenance
 
     chosen = list(pkg.tables() if tables is None else tables)
     for table in chosen:
@@ -139,8 +143,10 @@ def package_to_parquet(
             f"it from its genome; use {COLLECTION_YEAR!r} or a column from docs/tables/",
             parameter="partition_by",
         )
+    digests = pkg.verify() if verify else None
+    created = not Path(outdir).exists()
     out = _output_dir(outdir)
-    meta = provenance(pkg)
+    meta = provenance(pkg, package_md5(pkg, digests))
     writer = _Writer(compression_level, row_group_bytes, row_group_rows)
     reads = [pkg.member_for(t) for t in chosen]
     if any(p and p.lookup for p in plan.values()):
@@ -174,6 +180,8 @@ def package_to_parquet(
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()  # a failed export leaves no trace, not even the folder it made
 
 
 # ---- partitions ------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from vpkg.package import Package
 
 
-def package_md5(pkg: Package) -> str:
+def package_md5(pkg: Package, digests: dict[str, str] | None = None) -> str:
     """The md5 of the package: of the zip file's bytes, or for an extracted directory of its
     member listing (``<member md5>  <member path>`` lines in path order, as in md5sum.txt).
+    ``digests`` are member md5s already computed (`Package.verify` returns them).
     """
     digest = hashlib.md5()
     if pkg.path.is_file():
@@ -28,6 +29,9 @@ def package_md5(pkg: Package) -> str:
                 digest.update(chunk)
         return digest.hexdigest()
     for member in sorted(pkg.members()):
+        if digests and member in digests:
+            digest.update(f"{digests[member]}  {member}\n".encode())
+            continue
         one = hashlib.md5()
         with pkg.open_member(member) as fh:
             while chunk := fh.read(CHUNK):
