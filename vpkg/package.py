@@ -128,7 +128,12 @@ class Package:
                 f"{self.path}: the package has no member {member!r}", member=member
             )
         if self._zip is not None:
+            from vpkg.inflate import MemberStream, can_stream
+
             try:
+                info = self._zip.getinfo(member)
+                if can_stream(info):  # inflated on a second thread, with ISA-L if installed
+                    return MemberStream(self.path, info)
                 return self._zip.open(member)
             except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
                 raise PackageError(f"{self.path}: cannot read member {member}: {exc}") from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 import pyarrow as pa
@@ -27,35 +27,42 @@ _MISSING = object()
 def iter_json_lines(stream: IO[bytes], where: str) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line; BOM and CRLF are accepted."""
     for number, raw in enumerate(_lines(stream, where), start=1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, too deep
-            raise FormatError(
-                f"{where} line {number}: not valid JSON ({exc}); the member is damaged, "
-                "download the package again",
-                member=where,
-                line=number,
-            ) from None
-        if (b"\\ud" in line or b"\\uD" in line) and not _valid_unicode(record):
-            raise FormatError(
-                f"{where} line {number}: a string holds an unpaired surrogate escape "
-                "(\\ud800-\\udfff), which is not valid Unicode; the member is damaged",
-                member=where,
-                line=number,
-            )
-        if not isinstance(record, dict):
-            raise FormatError(
-                f"{where} line {number}: expected a JSON object, found "
-                f"{type(record).__name__}",
-                member=where,
-                line=number,
-            )
-        yield number, record
+        record = parse_line(raw, number, where)
+        if record is not None:
+            yield number, record
+
+
+def parse_line(raw: bytes, number: int, where: str) -> dict | None:
+    """The object on line ``number`` (None for a blank line); FormatError if it is not one."""
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    line = raw.strip()
+    if not line:
+        return None
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, too deep
+        raise FormatError(
+            f"{where} line {number}: not valid JSON ({exc}); the member is damaged, "
+            "download the package again",
+            member=where,
+            line=number,
+        ) from None
+    if (b"\\ud" in line or b"\\uD" in line) and not _valid_unicode(record):
+        raise FormatError(
+            f"{where} line {number}: a string holds an unpaired surrogate escape "
+            "(\\ud800-\\udfff), which is not valid Unicode; the member is damaged",
+            member=where,
+            line=number,
+        )
+    if not isinstance(record, dict):
+        raise FormatError(
+            f"{where} line {number}: expected a JSON object, found "
+            f"{type(record).__name__}",
+            member=where,
+            line=number,
+        )
+    return record
 
 
 def _valid_unicode(record) -> bool:
@@ -260,7 +267,14 @@ def _batch(columns: dict[str, list], schema: pa.Schema) -> pa.RecordBatch:
 
 def report_rows(stream: IO[bytes], where: str, columns: list[Column]) -> Iterator[dict]:
     """Rows of a JSON Lines report whose columns are all declared in ``columns``."""
-    for number, record in iter_json_lines(stream, where):
+    return report_rows_of(iter_json_lines(stream, where), where, columns)
+
+
+def report_rows_of(
+    records: Iterable[tuple[int, dict]], where: str, columns: list[Column]
+) -> Iterator[dict]:
+    """Rows of (line number, record) pairs; every record must name an accession."""
+    for number, record in records:
         row = extract(record, columns)
         if not isinstance(row.get("accession"), str):
             raise FormatError(

@@ -7,11 +7,19 @@ from typing import IO
 
 import pyarrow as pa
 
-from vpkg.readers.jsonl import record_batches, report_rows
+from vpkg.readers.blocks import ReportReader, report_batches
 from vpkg.schema import GENOME_COLUMNS, schema
+
+#: Values that repeat verbatim across lines (one per host, one per virus): each
+#: distinct text is read once (see `vpkg.readers.dedupe`).
+REPEATED = [("host", "lineage"), ("virus", "lineage")]
 
 
 def batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Record batches of the ``genomes`` table, one row per report line, in file order."""
-    rows = report_rows(stream, where, GENOME_COLUMNS)
-    yield from record_batches(rows, schema("genomes"), batch_size)
+    """Record batches of the ``genomes`` table, one row per report line, in file order.
+
+    Lines are parsed natively (pyarrow.json) wherever that is exact, and by the Python
+    path otherwise (see `vpkg.readers.blocks`).
+    """
+    reader = ReportReader(where, GENOME_COLUMNS, schema("genomes"), dedupe=REPEATED)
+    yield from report_batches(stream, where, reader, batch_size)

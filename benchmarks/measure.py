@@ -1,0 +1,122 @@
+"""One benchmark measurement, run in a fresh process by `benchmarks/run.py`.
+
+    python benchmarks/measure.py NAME PACKAGE_DIR PACKAGE_ZIP
+
+Reads what NAME says to the end and prints one JSON line: the rows (or bytes) seen, so the
+runner can check that every tool read the same data. Nothing here times itself: the runner
+measures the whole process (interpreter start, imports, reading, exit).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+DATA = "ncbi_dataset/data"
+FASTA = f"{DATA}/genomic.fna"
+REPORT = f"{DATA}/data_report.jsonl"
+
+
+def vpkg_reader(table: str, where: str) -> dict:
+    import vpkg
+
+    rows = 0
+    with vpkg.open_package(where) as pkg:
+        for batch in pkg.reader(table):
+            rows += batch.num_rows
+    return {"rows": rows}
+
+
+def zipfile_inflate(zip_path: str, member: str) -> dict:
+    import zipfile
+
+    size = 0
+    with zipfile.ZipFile(zip_path) as zf, zf.open(member) as fh:
+        while chunk := fh.read(1 << 20):
+            size += len(chunk)
+    return {"bytes": size}
+
+
+def biobear_fasta(directory: str) -> dict:
+    import biobear
+
+    table = biobear.connect().read_fasta_file(f"{directory}/{FASTA}").to_arrow()
+    return {"rows": table.num_rows}
+
+
+def biopython_fasta(directory: str) -> dict:
+    """SeqIO.parse into Arrow batches of 10,000 records (id, description, sequence)."""
+    import pyarrow as pa
+    from Bio import SeqIO
+
+    rows = 0
+    ids, titles, seqs = [], [], []
+
+    def flush() -> int:
+        batch = pa.record_batch([pa.array(ids), pa.array(titles),
+                                 pa.array(seqs, pa.large_string())],
+                                names=["id", "description", "sequence"])
+        ids.clear(), titles.clear(), seqs.clear()
+        return batch.num_rows
+
+    for record in SeqIO.parse(f"{directory}/{FASTA}", "fasta"):
+        ids.append(record.id)
+        titles.append(record.description)
+        seqs.append(str(record.seq))
+        if len(ids) == 10_000:
+            rows += flush()
+    return {"rows": rows + flush()}
+
+
+def duckdb_json(directory: str, streaming: bool) -> dict:
+    import duckdb
+
+    relation = duckdb.sql(f"SELECT * FROM read_json_auto('{directory}/{REPORT}')")
+    if streaming:
+        rows = sum(batch.num_rows for batch in relation.to_arrow_reader())
+    else:
+        rows = relation.to_arrow_table().num_rows
+    return {"rows": rows}
+
+
+def pyarrow_json(directory: str) -> dict:
+    import pyarrow.json
+
+    return {"rows": pyarrow.json.read_json(f"{directory}/{REPORT}").num_rows}
+
+
+#: name -> (what it does, the function of (package directory, package zip))
+MEASUREMENTS: dict[str, tuple[str, Callable[[str, str], dict]]] = {
+    "fasta/vpkg-zip": ("vpkg genome_sequences from the zip (streaming)",
+                       lambda d, z: vpkg_reader("genome_sequences", z)),
+    "fasta/vpkg-dir": ("vpkg genome_sequences from the extracted directory (streaming)",
+                       lambda d, z: vpkg_reader("genome_sequences", d)),
+    "fasta/biobear": ("biobear read_fasta_file(...).to_arrow()",
+                      lambda d, z: biobear_fasta(d)),
+    "fasta/biopython": ("Biopython SeqIO.parse into Arrow batches",
+                        lambda d, z: biopython_fasta(d)),
+    "fasta/zipfile-inflate": ("zipfile: decompress genomic.fna only, 1 MiB reads",
+                              lambda d, z: zipfile_inflate(z, FASTA)),
+    "report/vpkg-zip": ("vpkg genomes from the zip (streaming)",
+                        lambda d, z: vpkg_reader("genomes", z)),
+    "report/vpkg-dir": ("vpkg genomes from the extracted directory (streaming)",
+                        lambda d, z: vpkg_reader("genomes", d)),
+    "report/duckdb": ("DuckDB read_json_auto -> Arrow record batch reader (streaming)",
+                      lambda d, z: duckdb_json(d, streaming=True)),
+    "report/duckdb-table": ("DuckDB read_json_auto -> Arrow table",
+                            lambda d, z: duckdb_json(d, streaming=False)),
+    "report/pyarrow-json": ("pyarrow.json.read_json on the extracted file",
+                            lambda d, z: pyarrow_json(d)),
+    "report/zipfile-inflate": ("zipfile: decompress data_report.jsonl only, 1 MiB reads",
+                               lambda d, z: zipfile_inflate(z, REPORT)),
+}
+
+
+def main(argv: list[str]) -> None:
+    name, directory, zip_path = argv
+    print(json.dumps(MEASUREMENTS[name][1](directory, zip_path)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

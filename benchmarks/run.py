@@ -1,0 +1,240 @@
+"""Benchmark vpkg against what users would otherwise reach for, on one package, in one run.
+
+Every measurement runs in a fresh process (`benchmarks/measure.py`) and is timed whole:
+interpreter start, imports, reading to the end, exit. Peak RSS is that process's
+``ru_maxrss``. Measurements are interleaved round by round (so that a busy moment on the
+machine hits every tool alike), repeated ``--repeat`` times; the table shows the median and
+the best time, and the targets of issue 6 are judged on the medians.
+
+    python benchmarks/run.py --package benchmarks/out/bench          # bench/ and bench.zip
+    python benchmarks/run.py --generate --genomic-mb 300 --report-mb 400 --repeat 5
+
+Writes the numbers, the machine and the versions to ``--json``
+(default ``benchmarks/out/results.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from measure import MEASUREMENTS  # noqa: E402
+
+#: (measurement, peer, most allowed ratio of medians, what the target says)
+TARGETS = [
+    ("fasta/vpkg-dir", "fasta/biobear", 0.75,
+     "FASTA from the extracted directory <= 0.75 x biobear"),
+    ("fasta/vpkg-zip", "fasta/zipfile-inflate", 1.0,
+     "FASTA from the zip <= 1.0 x zipfile decompressing the member"),
+    ("report/vpkg-dir", "report/duckdb", 1.0,
+     "data report from the extracted directory <= 1.0 x DuckDB read_json_auto"),
+]
+RSS_LIMIT_MB = 300
+#: measurements that need a package that may not be installed
+NEEDS = {"fasta/biobear": "biobear", "fasta/biopython": "Bio", "report/duckdb": "duckdb",
+         "report/duckdb-table": "duckdb"}
+
+
+def run_one(name: str, directory: Path, zip_path: Path) -> dict:
+    """Run one measurement in a fresh process: wall seconds, peak RSS (MB), its output."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    command = [sys.executable, str(HERE / "measure.py"), name, str(directory), str(zip_path)]
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=env,
+                                 cwd=ROOT)
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        child.stdout.close()
+        if child.returncode != 0:
+            errors.seek(0)
+            text = errors.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{name} failed (exit {child.returncode}):\n{text}")
+    # Linux reports ru_maxrss in KiB, macOS in bytes
+    rss = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    return {"seconds": wall, "rss_mb": rss, **json.loads(out.decode().splitlines()[-1])}
+
+
+def warm(paths: list[Path]) -> None:
+    """Read every file once so that no measurement pays for the first read from disk."""
+    for path in paths:
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        for file in files:
+            with open(file, "rb") as fh:
+                while fh.read(1 << 24):
+                    pass
+
+
+def machine() -> dict:
+    info = {"nproc": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["memory_gb"] = round(int(line.split()[1]) / (1 << 20), 1)
+    except OSError:
+        pass
+    versions = {}
+    for dist in ("pyarrow", "duckdb", "isal", "biobear", "biopython"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = None
+    info["versions"] = versions
+    return info
+
+
+def available(names: list[str]) -> tuple[list[str], list[str]]:
+    ok, missing = [], []
+    for name in names:
+        module = NEEDS.get(name)
+        (missing if module and importlib.util.find_spec(module) is None else ok).append(name)
+    return ok, missing
+
+
+def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
+    out = {}
+    for name, results in runs.items():
+        seconds = [r["seconds"] for r in results]
+        out[name] = {
+            "what": MEASUREMENTS[name][0],
+            "median_s": statistics.median(seconds),
+            "best_s": min(seconds),
+            "runs_s": seconds,
+            "peak_rss_mb": max(r["rss_mb"] for r in results),
+            "rows": results[0].get("rows"),
+            "bytes": results[0].get("bytes"),
+        }
+    return out
+
+
+def judge(summary: dict[str, dict]) -> list[dict]:
+    verdicts = []
+    for name, peer, limit, text in TARGETS:
+        if name not in summary or peer not in summary:
+            verdicts.append({"target": text, "met": None, "why": f"{peer} not measured"})
+            continue
+        ratio = summary[name]["median_s"] / summary[peer]["median_s"]
+        best = summary[name]["best_s"] / summary[peer]["best_s"]
+        verdicts.append({"target": text, "ratio": ratio, "ratio_of_best": best,
+                         "limit": limit, "met": ratio <= limit})
+    streaming = {n: s["peak_rss_mb"] for n, s in summary.items() if "/vpkg-" in n}
+    worst = max(streaming.values(), default=0)
+    verdicts.append({"target": f"peak RSS of every vpkg streaming read < {RSS_LIMIT_MB} MB",
+                     "worst_mb": worst, "limit": RSS_LIMIT_MB, "met": worst < RSS_LIMIT_MB})
+    return verdicts
+
+
+def check_rows(summary: dict[str, dict]) -> list[str]:
+    """Every tool must have read the same number of records per member."""
+    problems = []
+    for kind in ("fasta", "report"):
+        counts = {n: s["rows"] for n, s in summary.items()
+                  if n.startswith(kind) and s["rows"] is not None}
+        if len(set(counts.values())) > 1:
+            problems.append(f"{kind}: tools disagree on the row count: {counts}")
+    return problems
+
+
+def table_text(summary: dict[str, dict], verdicts: list[dict]) -> str:
+    lines = ["| measurement | median s | best s | peak RSS MB | rows | what |",
+             "|---|---:|---:|---:|---:|---|"]
+    for name, s in summary.items():
+        rows = f"{s['rows']:,}" if s["rows"] is not None else f"{s['bytes']:,} B"
+        lines.append(f"| {name} | {s['median_s']:.2f} | {s['best_s']:.2f} | "
+                     f"{s['peak_rss_mb']:.0f} | {rows} | {s['what']} |")
+    lines += ["", "| target | ratio (medians) | ratio (best) | met |", "|---|---:|---:|---|"]
+    for v in verdicts:
+        if "ratio" in v:
+            lines.append(f"| {v['target']} | {v['ratio']:.2f} | {v['ratio_of_best']:.2f} | "
+                         f"{'yes' if v['met'] else 'NO'} |")
+        elif "worst_mb" in v:
+            lines.append(f"| {v['target']} | {v['worst_mb']:.0f} MB | | "
+                         f"{'yes' if v['met'] else 'NO'} |")
+        else:
+            lines.append(f"| {v['target']} | | | not measured ({v['why']}) |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--package", type=Path, default=ROOT / "benchmarks/out/bench",
+                        help="extracted package directory; the zip is <package>.zip")
+    parser.add_argument("--generate", action="store_true",
+                        help="generate the package first (benchmarks/generate.py)")
+    parser.add_argument("--genomic-mb", type=float, default=300.0)
+    parser.add_argument("--report-mb", type=float, default=400.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", nargs="*", help="measurement names (default: all)")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/out/results.json")
+    args = parser.parse_args(argv)
+
+    directory, zip_path = args.package, args.package.with_suffix(".zip")
+    if args.generate or not zip_path.exists():
+        from generate import generate
+
+        generate(directory, args.genomic_mb, args.report_mb, args.seed)
+    names, missing = available(args.only or list(MEASUREMENTS))
+    for name in missing:
+        print(f"skipping {name}: {NEEDS[name]} is not installed", file=sys.stderr)
+    warm([directory, zip_path])
+    load_before = os.getloadavg()
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for round_number in range(args.repeat):
+        for name in names:
+            runs[name].append(run_one(name, directory, zip_path))
+            print(f"round {round_number + 1}/{args.repeat} {name}: "
+                  f"{runs[name][-1]['seconds']:.2f} s", file=sys.stderr)
+    summary = summarize(runs)
+    verdicts = judge(summary)
+    problems = check_rows(summary)
+    sizes = {p.name: p.stat().st_size for p in (directory / "ncbi_dataset/data").iterdir()}
+    result = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "command": " ".join([Path(sys.executable).name, "benchmarks/run.py",
+                             *(argv if argv is not None else sys.argv[1:])]),
+        "package": {"directory": str(directory), "zip": str(zip_path),
+                    "zip_bytes": zip_path.stat().st_size, "member_bytes": sizes},
+        "repeat": args.repeat,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "measurements": summary,
+        "targets": verdicts,
+        "skipped": missing,
+        "problems": problems,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(table_text(summary, verdicts))
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print(f"\nwritten: {args.json}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

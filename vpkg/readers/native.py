@@ -1,0 +1,228 @@
+"""Native parsing of report blocks with ``pyarrow.json``: exact to the Python path, or refused.
+
+`NativeReport.parse` reads a block of whole JSON lines under an explicit schema built from
+the table's `Column` declarations (camelCase keys, nested as in the JSON) and returns the
+table's columns. It returns None -- and the block goes to the Python path of
+`vpkg.readers.jsonl`, which keeps every leftover in ``extra`` -- whenever the native result
+could differ from that path's:
+
+- a key the schema does not hold, at any depth, or a value of another JSON type
+  (pyarrow refuses both: ``unexpected_field_behavior="error"``, strict conversions);
+- a ``null`` anywhere (pyarrow cannot tell it from an absent key), an empty object where a
+  struct is expected (the Python path keeps ``{}`` in ``extra``);
+- a date other than a valid ``YYYY-MM-DD`` or ``YYYY-MM-DDT00:00:00Z``, an integer out of
+  its column's range, a missing accession;
+- a line not starting with ``{``, a blank line, two objects on a line, a fallback path
+  (V1 ``sciName``) -- anything that is not one plain object per line.
+
+So every row this module returns has nothing left over, and ``extra`` is null for it, as
+the Python path gives. Repeated lineage lists are parsed once (`vpkg.readers.dedupe`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from vpkg.readers.dedupe import ValueCodec
+from vpkg.readers.jsonl import _MISSING, convert
+from vpkg.schema import Column, camel
+
+#: pyarrow.json splits a block into chunks of this size for its threads.
+CHUNK = 4 << 20
+
+
+def _source_type(typ: pa.DataType) -> pa.DataType | None:
+    """The JSON-side type of an output type; None when natively unsupported."""
+    if pa.types.is_date32(typ):
+        return pa.string()
+    if pa.types.is_string(typ) or pa.types.is_integer(typ) or pa.types.is_boolean(typ):
+        return typ
+    if pa.types.is_list(typ):
+        item = _source_type(typ.value_type)
+        return None if item is None else pa.list_(item)
+    if pa.types.is_struct(typ):
+        fields = []
+        for f in typ:
+            if pa.types.is_date32(f.type) or (child := _source_type(f.type)) is None:
+                return None
+            fields.append(pa.field(camel(f.name), child))
+        return pa.struct(fields)
+    return None
+
+
+def _nest(columns: list[Column], tokens: set[tuple[str, ...]]) -> pa.Schema | None:
+    """The explicit JSON schema; a value at a path in ``tokens`` is read as an integer."""
+    tree: dict = {}
+    for column in columns:
+        if not column.path:
+            continue
+        token = next((p for p in tokens if column.path[:len(p)] == p), None)
+        path = token or column.path
+        typ = pa.int64() if token else _source_type(column.type)
+        if typ is None:
+            return None
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                return None
+        node[path[-1]] = typ
+
+    def build(node: dict) -> list[pa.Field]:
+        return [pa.field(k, pa.struct(build(v)) if isinstance(v, dict) else v)
+                for k, v in node.items()]
+
+    return pa.schema(build(tree))
+
+
+class NativeReport:
+    """Parse report blocks natively for ``columns`` (see the module docstring).
+
+    ``dedupe`` names the paths of repeated values read once per distinct text (see
+    `vpkg.readers.dedupe`); paths ending in the same key must hold the same columns.
+    """
+
+    def __init__(self, columns: list[Column], schema: pa.Schema,
+                 dedupe: list[tuple[str, ...]] = ()):
+        self.columns = columns
+        self.schema = schema
+        self.plain = _nest(columns, set())
+        self.codecs: list[ValueCodec] = []
+        self._token_of: dict[str, tuple[tuple[str, ...], ValueCodec]] = {}
+        for key in dict.fromkeys(p[-1] for p in dedupe):
+            containers = [p for p in dedupe if p[-1] == key]
+            inside = [c for c in columns if c.path[:len(containers[0])] == containers[0]]
+            relative = [Column(c.name, c.type, c.path[len(containers[0]):], "", c.absent, (),
+                               c.nullable) for c in inside]
+            codec = ValueCodec(key, containers, relative)
+            self.codecs.append(codec)
+            for container in containers:
+                for c in columns:
+                    if c.path[:len(container)] == container:
+                        self._token_of[c.name] = (container, codec)
+        self.encoded = _nest(columns, set(dedupe)) if self.codecs else None
+        self._options = pj.ReadOptions(block_size=CHUNK)
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.plain is not None
+
+    def encode(self, block: bytes) -> tuple[bytes, list] | None:
+        """(``block`` with repeated values as tokens, each codec's values), or None.
+
+        None also when the block holds a ``null`` (pyarrow cannot tell it from an absent
+        key) or is not valid for the native parse for a reason seen in its bytes.
+        """
+        if not self.codecs or self.encoded is None:
+            return None
+        with self._lock:
+            for codec in self.codecs:
+                block = codec.encode(block)
+                if block is None:
+                    return None
+            values = [codec.values() for codec in self.codecs]
+        return None if not _screen(block) else (block, values)
+
+    def parse(self, block: bytes, lines: int, encoded: tuple | None) -> pa.Table | None:
+        """The table of ``block`` (``lines`` lines, each starting with '{'), or None.
+
+        ``encoded`` is what `encode` gave for the block; without it the block is read as is.
+        """
+        if self.plain is None:
+            return None
+        if encoded is not None:
+            data, values = encoded
+            table = self._read(data, self.encoded, lines)
+            return None if table is None else self._output(table, values)
+        table = self._read(block, self.plain, lines)
+        return None if table is None else self._output(table, None)
+
+    def _read(self, data: bytes, schema: pa.Schema, lines: int) -> pa.Table | None:
+        if schema is self.plain and not _screen(data):
+            return None
+        options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+        try:
+            table = pj.read_json(pa.BufferReader(data), read_options=self._options,
+                                 parse_options=options)
+            if not data.isascii():  # pyarrow.json does not check that strings are UTF-8
+                table.validate(full=True)
+        except (pa.ArrowException, ValueError, UnicodeError):
+            return None
+        return table if table.num_rows == lines else None
+
+    def _output(self, table: pa.Table, values: list | None) -> pa.Table | None:
+        rows = table.num_rows
+        for name in table.column_names:
+            column = table.column(name)
+            if pa.types.is_struct(column.type) and _has_empty_struct(column):
+                return None
+        arrays = []
+        for column in self.columns:
+            if not column.path:
+                arrays.append(pa.nulls(rows, column.type))
+                continue
+            token = self._token_of.get(column.name) if values is not None else None
+            if token is not None:
+                container, codec = token
+                relative = column.path[len(container):]
+                array = values[self.codecs.index(codec)][relative].take(_at(table, container))
+            else:
+                array = _at(table, column.path)
+            if token is not None:
+                pass
+            elif pa.types.is_date32(column.type):
+                array = _dates(array)
+            elif array.type != column.type:  # same layout, snake_case field names
+                array = pa.chunked_array([c.view(column.type) for c in array.chunks],
+                                         column.type)
+            if array is None:
+                return None
+            if column.absent is not None:
+                array = pc.fill_null(array, pa.scalar(column.absent, column.type))
+            elif not column.nullable and array.null_count:
+                return None
+            arrays.append(array)
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+def _screen(data: bytes) -> bool:
+    """False when ``data`` holds the bytes ``null`` (a JSON null, or text in a string)."""
+    return b"null" not in data
+
+
+def _at(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray:
+    array = table.column(path[0])
+    for key in path[1:]:
+        array = pc.struct_field(array, [array.type.get_field_index(key)])
+    return array
+
+
+def _has_empty_struct(array: pa.ChunkedArray) -> bool:
+    """Whether some valid struct value has every child null: a ``{}`` in the JSON."""
+    children = [pc.struct_field(array, [i]) for i in range(array.type.num_fields)]
+    empty = pc.is_valid(array)
+    for child in children:
+        empty = pc.and_(empty, pc.is_null(child))
+    if pc.any(empty).as_py():
+        return True
+    return any(pa.types.is_struct(c.type) and _has_empty_struct(c) for c in children)
+
+
+def _dates(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """date32 of the strings, or None if any needs the Python path (a time, a bad date).
+
+    Each distinct text is converted once, by the Python path's own `convert`.
+    """
+    distinct = array.unique()
+    days = []
+    for text in distinct.to_pylist():
+        day, left = convert(text, pa.date32())
+        if left is not _MISSING:
+            return None
+        days.append(day)
+    return pa.array(days, pa.date32()).take(pc.index_in(array, value_set=distinct))
