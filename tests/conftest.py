@@ -46,6 +46,18 @@ def zip_members(path: Path) -> dict[str, bytes]:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
+def leaves(obj, prefix=()):
+    """(path, scalar) for every scalar in a JSON value; list positions are path items."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from leaves(value, (*prefix, key))
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield from leaves(value, (*prefix, i))
+    else:
+        yield prefix, obj
+
+
 @pytest.fixture(params=REAL, ids=[p.stem for p in REAL])
 def real_zip(request) -> Path:
     return request.param

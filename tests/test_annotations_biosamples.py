@@ -11,7 +11,7 @@ import json
 from itertools import groupby
 
 import pytest
-from conftest import CONSTRUCTED, SAMPLES, build_dir, zip_members
+from conftest import CONSTRUCTED, SAMPLES, build_dir, leaves, zip_members
 
 import vpkg
 
@@ -175,17 +175,6 @@ BIOSAMPLE_LISTS = {  # list column -> JSON key and item key mapping
     "sample_ids": ("sampleIds", {"db": "db", "label": "label", "value": "value"}),
     "models": ("models", None),
 }
-
-
-def leaves(obj, prefix=()):
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            yield from leaves(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for i, value in enumerate(obj):
-            yield from leaves(value, (*prefix, i))
-    else:
-        yield prefix, obj
 
 
 def biosample_leaves(row: dict) -> dict:

@@ -10,7 +10,7 @@ import json
 
 import pyarrow as pa
 import pytest
-from conftest import REAL, SAMPLES, build_dir, zip_members
+from conftest import REAL, SAMPLES, build_dir, leaves, zip_members
 
 import vpkg
 
@@ -54,18 +54,6 @@ STRING_LISTS = {
 LINEAGES = {("host", "lineage"): "host_lineage", ("virus", "lineage"): "virus_lineage"}
 # V1 reports name organisms with sciName
 V1_NAMES = {("host", "sciName"): "host_name", ("virus", "sciName"): "virus_name"}
-
-
-def leaves(obj, prefix=()):
-    """(path, scalar) for every scalar in a JSON value; list positions are path items."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            yield from leaves(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for i, value in enumerate(obj):
-            yield from leaves(value, (*prefix, i))
-    else:
-        yield prefix, obj
 
 
 def recovered_leaves(row: dict, original: dict) -> dict:
