@@ -17,16 +17,18 @@ import zlib
 from pathlib import Path
 
 try:  # pragma: no cover - which one depends on the environment
-    from isal import isal_zlib as _inflater
+    from isal import igzip_lib as _igzip
+    from isal.isal_zlib import crc32 as _crc32
 
     INFLATE = "isal"
 except ImportError:  # pragma: no cover
-    _inflater = zlib
+    _igzip = None
+    _crc32 = zlib.crc32
     INFLATE = "zlib"
 
 #: Compressed bytes read from the file at a time, and the most inflated bytes per chunk.
 READ_SIZE = 1 << 20
-CHUNK = 4 << 20
+CHUNK = 2 << 20
 #: Inflated chunks waiting for the reader: bounds memory to about DEPTH * CHUNK.
 DEPTH = 3
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
@@ -61,6 +63,8 @@ class MemberStream:
         self._buf = b""
         self._pos = 0
         self._done = False
+        self._crc = 0
+        self.inflated = 0
         self._thread = threading.Thread(target=self._produce, name="vpkg-inflate", daemon=True)
         self._thread.start()
 
@@ -103,59 +107,57 @@ class MemberStream:
         info = self._info
         self._fh.seek(self._start)
         left = info.compress_size
-        crc, size = 0, 0
-        crc32 = _inflater.crc32
-        inflater = _inflater.decompressobj(-15) if info.compress_type else None
+        size = 0
+        inflater = _new_inflater() if info.compress_type else _Stored()
         full = False  # as zipfile does, read no further than the directory's size
-        while left > 0 and not full and not self._stop.is_set():
-            data = self._fh.read(min(READ_SIZE, left))
-            if not data:
-                break
-            left -= len(data)
-            while data and not full:
-                if inflater is None:
-                    out, data = data, b""
-                else:
-                    out = inflater.decompress(data, CHUNK)
-                    data = inflater.unconsumed_tail
-                if size + len(out) >= info.file_size:
-                    out, full = out[:info.file_size - size], True
-                if out:
-                    crc = crc32(out, crc)
-                    size += len(out)
-                    yield out
-        if inflater is not None and not full and not self._stop.is_set():
-            while not inflater.eof and (out := inflater.decompress(b"", CHUNK)):
-                if size + len(out) >= info.file_size:
-                    out, full = out[:info.file_size - size], True
-                crc = crc32(out, crc)
+        while not full and not inflater.eof and not self._stop.is_set():
+            data = b""
+            if inflater.needs_input:
+                if left <= 0:
+                    break
+                data = self._fh.read(min(READ_SIZE, left))
+                if not data:  # the file ends before the member does
+                    raise EOFError(f"the zip file ends inside member {self.name!r}")
+                left -= len(data)
+            out = inflater.decompress(data, CHUNK)
+            if size + len(out) >= info.file_size:
+                out, full = out[:info.file_size - size], True
+            if out:
                 size += len(out)
                 yield out
-                if full:
-                    break
-        if self._stop.is_set():
-            return
-        if crc != info.CRC and size == info.file_size:
-            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.name!r}")
-        if size < info.file_size or (inflater is not None and not inflater.eof and not full):
-            raise EOFError("Compressed file ended before the end-of-stream marker was reached")
-        if crc != info.CRC:
-            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.name!r}")
+        self.inflated = size
+
 
     # ---- the reader side ----------------------------------------------------------------------
     def _next_chunk(self) -> bool:
-        """Load the next inflated chunk into the buffer; False at the end of the member."""
+        """Load the next inflated chunk into the buffer; False at the end of the member.
+
+        The CRC is computed here, on the reader's side: the inflating thread then needs
+        the GIL less often, which keeps it running while the reader parses.
+        """
         if self._done:
             return False
         item = self._queue.get()
-        if item is _EOF:
-            self._done = True
-            return False
         if isinstance(item, BaseException):
             self._done = True
             raise item
+        if item is _EOF:
+            self._done = True
+            self._check()
+            return False
+        self._crc = _crc32(item, self._crc)
         self._buf, self._pos = item, 0
         return True
+
+    def _check(self) -> None:
+        """zipfile's checks at the end of a member: its CRC, then its size."""
+        info = self._info
+        if self._crc != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.name!r}")
+        if self.inflated != info.file_size:
+            raise zipfile.BadZipFile(
+                f"member {self.name!r} inflates to {self.inflated:,} bytes, the zip says "
+                f"{info.file_size:,}")
 
     def read1(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes (all of the current chunk when ``size`` < 0)."""
@@ -233,6 +235,45 @@ class MemberStream:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _new_inflater():
+    """A raw-deflate inflater with ``needs_input``, ``eof`` and ``decompress(data, max)``.
+
+    ISA-L's decompressor fills one output buffer of ``max`` bytes in one call, with the
+    GIL released throughout; zlib's grows its buffer in steps, taking the GIL back at
+    each, which a busy parsing thread makes slow.
+    """
+    if _igzip is not None:
+        return _igzip.IgzipDecompressor(flag=_igzip.DECOMP_DEFLATE, hist_bits=15)
+    return _Zlib()
+
+
+class _Zlib:
+    """zlib's raw inflate with the ``needs_input`` interface of ISA-L's decompressor."""
+
+    def __init__(self):
+        self._inflate = zlib.decompressobj(-15)
+        self.needs_input = True
+
+    @property
+    def eof(self) -> bool:
+        return self._inflate.eof
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        out = self._inflate.decompress(self._inflate.unconsumed_tail + data, max_length)
+        self.needs_input = not self._inflate.unconsumed_tail and len(out) < max_length
+        return out
+
+
+class _Stored:
+    """A stored (uncompressed) member read through the same interface."""
+
+    needs_input = True
+    eof = False
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        return data
 
 
 def _error(exc: Exception, name: str) -> Exception:

@@ -27,7 +27,7 @@ from vpkg.readers.jsonl import parse_line, record_batches, report_rows_of
 from vpkg.readers.native import NativeReport
 from vpkg.schema import Column
 
-BLOCK = 16 << 20
+BLOCK = 4 << 20
 #: Pieces of at most this many lines are not cut further: the Python path reads them.
 MIN_LINES = 16
 _OPEN = 123  # b"{"

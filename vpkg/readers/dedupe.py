@@ -30,6 +30,8 @@ from vpkg.schema import Column
 #: At most this many distinct texts, or this many bytes of them, are remembered per value.
 MAX_TEXTS = 50_000
 MAX_TEXT_BYTES = 64 << 20
+#: A value is worth a token while each distinct text is seen this many times on average.
+MIN_REPEAT = 4
 
 
 class _Refused(Exception):
@@ -62,9 +64,15 @@ class ValueCodec:
         self._rows: list[dict] = []
         self._size = 0
         self._values: dict[tuple, pa.Array] | None = None
+        self._seen = 0
+        self.active = True
 
     def encode(self, block: bytes) -> bytes | None:
-        """``block`` with every value replaced by its token, or None if one is refused."""
+        """``block`` with every value replaced by its token; None if a text is refused.
+
+        When the values stop repeating (too many distinct texts) the codec turns itself
+        off (`active` False) and gives the block back unchanged.
+        """
         parts = block.split(self._marker)
         if len(parts) == 1:
             return block
@@ -72,29 +80,44 @@ class ValueCodec:
         append = out.append
         get = self._index.get
         closer = self._closer
-        for part in parts[1:]:
-            text, close, rest = part.partition(closer)
-            token = get(text)
+        for part in parts[1:]:  # find and slices: no tuple per value, no GC pressure
+            end = part.find(closer)
+            token = get(part[:end])
             if token is None:
-                token = self._learn(text) if close else None
+                if end == -1:
+                    return None
+                if not self._may_learn(len(parts) - 1, end):
+                    self.active = False
+                    return block
+                token = self._learn(part[:end])
                 if token is None:
                     return None
             append(token)
-            append(rest)
+            append(part[end + 1:])
+        self._seen += len(parts) - 1
         return b"".join(out)
+
+    def _may_learn(self, count: int, size: int) -> bool:
+        """Whether one more text may be remembered: room left, and values still repeat."""
+        if len(self._rows) >= MAX_TEXTS or self._size + size > MAX_TEXT_BYTES:
+            return False
+        seen = self._seen + count
+        return seen < 4 * MIN_REPEAT or len(self._rows) * MIN_REPEAT < seen
 
     def values(self) -> dict[tuple, pa.Array]:
         """Relative column path -> the column's values, in token order."""
-        if self._values is None or len(next(iter(self._values.values()))) != len(self._rows):
+        built = len(next(iter(self._values.values()))) if self._values else 0
+        if self._values is None or built != len(self._rows):
+            new = self._rows[built:]
             self._values = {
-                c.path: pa.array([row[c.name] for row in self._rows], c.type)
+                c.path: pa.concat_arrays(
+                    ([self._values[c.path]] if self._values else [])
+                    + [pa.array([row[c.name] for row in new], c.type)])
                 for c in self.columns
             }
         return self._values
 
     def _learn(self, text: bytes) -> bytes | None:
-        if len(self._rows) >= MAX_TEXTS or self._size + len(text) > MAX_TEXT_BYTES:
-            return None
         opener, closer = (b"[", b"]") if self.list else (b"{", b"}")
         try:
             value = json.loads(opener + text + closer, object_pairs_hook=_pairs)

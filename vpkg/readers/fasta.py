@@ -22,7 +22,7 @@ from vpkg.errors import FormatError
 from vpkg.schema import schema
 
 BLOCK = 8 << 20
-MAX_BATCH_BYTES = 32 << 20
+MAX_BATCH_BYTES = 8 << 20
 #: Largest record accepted (the largest virus genomes are a few MB); beyond it the member
 #: is refused rather than held in memory.
 MAX_RECORD_BYTES = 256 << 20

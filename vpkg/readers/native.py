@@ -104,7 +104,7 @@ class NativeReport:
                 for c in columns:
                     if c.path[:len(container)] == container:
                         self._token_of[c.name] = (container, codec)
-        self.encoded = _nest(columns, set(dedupe)) if self.codecs else None
+        self._schemas: dict[frozenset, pa.Schema | None] = {}
         self._options = pj.ReadOptions(block_size=CHUNK)
         self._lock = threading.Lock()
 
@@ -112,21 +112,34 @@ class NativeReport:
     def enabled(self) -> bool:
         return self.plain is not None
 
-    def encode(self, block: bytes) -> tuple[bytes, list] | None:
-        """(``block`` with repeated values as tokens, each codec's values), or None.
+    def encode(self, block: bytes) -> tuple | None:
+        """(``block`` with repeated values as tokens, its schema, the tokens' values).
 
-        None also when the block holds a ``null`` (pyarrow cannot tell it from an absent
-        key) or is not valid for the native parse for a reason seen in its bytes.
+        None when nothing is to be tokenized, a value's text must be read as is, or the
+        block holds a ``null`` (pyarrow cannot tell it from an absent key).
         """
-        if not self.codecs or self.encoded is None:
-            return None
         with self._lock:
+            applied = []
             for codec in self.codecs:
-                block = codec.encode(block)
-                if block is None:
+                if not codec.active:
+                    continue
+                out = codec.encode(block)
+                if out is None:
                     return None
-            values = [codec.values() for codec in self.codecs]
-        return None if not _screen(block) else (block, values)
+                if codec.active:
+                    block = out
+                    applied.append(codec)
+            if not applied:
+                return None
+            key = frozenset(applied)
+            if key not in self._schemas:
+                paths = {p for codec in applied for p in codec.containers}
+                self._schemas[key] = _nest(self.columns, paths)
+            values = {codec: codec.values() for codec in applied}
+        schema = self._schemas[key]
+        if schema is None or not _screen(block):
+            return None
+        return block, schema, values
 
     def parse(self, block: bytes, lines: int, encoded: tuple | None) -> pa.Table | None:
         """The table of ``block`` (``lines`` lines, each starting with '{'), or None.
@@ -136,11 +149,11 @@ class NativeReport:
         if self.plain is None:
             return None
         if encoded is not None:
-            data, values = encoded
-            table = self._read(data, self.encoded, lines)
+            data, schema, values = encoded
+            table = self._read(data, schema, lines)
             return None if table is None else self._output(table, values)
         table = self._read(block, self.plain, lines)
-        return None if table is None else self._output(table, None)
+        return None if table is None else self._output(table, {})
 
     def _read(self, data: bytes, schema: pa.Schema, lines: int) -> pa.Table | None:
         if schema is self.plain and not _screen(data):
@@ -155,7 +168,7 @@ class NativeReport:
             return None
         return table if table.num_rows == lines else None
 
-    def _output(self, table: pa.Table, values: list | None) -> pa.Table | None:
+    def _output(self, table: pa.Table, values: dict) -> pa.Table | None:
         rows = table.num_rows
         for name in table.column_names:
             column = table.column(name)
@@ -166,14 +179,13 @@ class NativeReport:
             if not column.path:
                 arrays.append(pa.nulls(rows, column.type))
                 continue
-            token = self._token_of.get(column.name) if values is not None else None
-            if token is not None:
-                container, codec = token
+            container, codec = self._token_of.get(column.name, (None, None))
+            if codec in values:
                 relative = column.path[len(container):]
-                array = values[self.codecs.index(codec)][relative].take(_at(table, container))
+                array = values[codec][relative].take(_at(table, container))
             else:
                 array = _at(table, column.path)
-            if token is not None:
+            if codec in values:
                 pass
             elif pa.types.is_date32(column.type):
                 array = _dates(array)
