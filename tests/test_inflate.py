@@ -106,3 +106,20 @@ def test_truncated_member_is_an_eof_error(tmp_path, inflater):
     path.write_bytes(raw[:start + info.compress_size // 2])
     with pytest.raises(EOFError), MemberStream(path, info) as stream:
         stream.read()
+
+
+def test_tables_read_through_member_streams_equal_the_directory_ones(tmp_path, monkeypatch,
+                                                                    inflater):
+    import vpkg
+    from vpkg import package
+
+    monkeypatch.setattr(package, "STREAM_SIZE", 0)  # every member through MemberStream
+    for path in ZIPS:
+        root = tmp_path / path.stem
+        with zipfile.ZipFile(path) as zf:
+            zf.extractall(root)
+        with vpkg.open_package(path) as from_zip:
+            from_dir = vpkg.open_package(root)
+            assert from_zip.verify() == from_dir.verify()
+            for table in from_zip.tables():
+                assert from_zip.table(table).equals(from_dir.table(table)), (path, table)

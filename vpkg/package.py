@@ -39,6 +39,8 @@ DATA_DIR = "ncbi_dataset/data"
 CATALOG = f"{DATA_DIR}/dataset_catalog.json"
 MD5SUMS = "md5sum.txt"
 CHUNK = 1 << 20
+#: Members at least this large are inflated on a second thread (`vpkg.inflate`).
+STREAM_SIZE = 1 << 20
 #: What reading a damaged zip member raises (bad CRC, bad deflate data, truncation).
 READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
@@ -128,12 +130,13 @@ class Package:
                 f"{self.path}: the package has no member {member!r}", member=member
             )
         if self._zip is not None:
-            from vpkg.inflate import MemberStream, can_stream
-
             try:
                 info = self._zip.getinfo(member)
-                if can_stream(info):  # inflated on a second thread, with ISA-L if installed
-                    return MemberStream(self.path, info)
+                if info.file_size >= STREAM_SIZE:
+                    from vpkg.inflate import MemberStream, can_stream
+
+                    if can_stream(info):
+                        return MemberStream(self.path, info)  # inflated on a second thread
                 return self._zip.open(member)
             except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
                 raise PackageError(f"{self.path}: cannot read member {member}: {exc}") from exc
