@@ -8,6 +8,7 @@ rest) and by the Python path alone; the two must be equal, value for value, incl
 from __future__ import annotations
 
 import json
+import os
 import random
 
 import pyarrow as pa
@@ -190,7 +191,8 @@ def test_line_structure_and_damage(raw):
     assert_same(raw)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("VPKG_FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(LINES) - 1),
                           st.one_of(st.none(), st.sampled_from(ODD))), min_size=1, max_size=40),
        st.integers(1, 50))

@@ -30,6 +30,8 @@ from vpkg.schema import Column
 BLOCK = 4 << 20
 #: Pieces of at most this many lines are not cut further: the Python path reads them.
 MIN_LINES = 16
+#: Blocks read and prepared (on the prefetch thread) ahead of the one being parsed.
+DEPTH = 2
 _OPEN = 123  # b"{"
 
 
@@ -177,7 +179,7 @@ def report_batches(
     stream: IO[bytes], where: str, reader: ReportReader, batch_size: int
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of at most ``batch_size`` rows, in file order."""
-    blocks = prefetch(reader.prepare(*block) for block in line_blocks(stream, where))
+    blocks = prefetch((reader.prepare(*block) for block in line_blocks(stream, where)), DEPTH)
     try:
         yield from rebatch((t for block in blocks for t in reader.tables(block)), batch_size)
     finally:

@@ -31,7 +31,7 @@ from vpkg.readers.dedupe import ValueCodec
 from vpkg.readers.jsonl import _MISSING, convert
 from vpkg.schema import Column, camel
 
-#: pyarrow.json splits a block into chunks of this size for its threads.
+#: pyarrow.json's own block size (a report block is parsed in one piece, on one thread).
 CHUNK = 4 << 20
 
 
@@ -105,7 +105,8 @@ class NativeReport:
                     if c.path[:len(container)] == container:
                         self._token_of[c.name] = (container, codec)
         self._schemas: dict[frozenset, pa.Schema | None] = {}
-        self._options = pj.ReadOptions(block_size=CHUNK)
+        # one thread per block: the prefetch thread keeps the other core busy
+        self._options = pj.ReadOptions(block_size=CHUNK, use_threads=False)
         self._lock = threading.Lock()
 
     @property
