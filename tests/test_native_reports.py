@@ -210,3 +210,25 @@ def test_the_package_reader_uses_the_same_path(tmp_path):
     raw = b"\n".join(LINES) + b"\n"
     pkg = vpkg.open_package(build_dir(tmp_path, {"data_report.jsonl": raw}))
     assert pkg.table("genomes").equals(read(raw, False))
+
+
+def test_prefetch_keeps_order_passes_errors_and_stops_early():
+    from vpkg.readers.prefetch import prefetch
+
+    assert list(prefetch(iter(range(100)), 3)) == list(range(100))
+
+    def failing():
+        yield 1
+        raise FormatError("boom", line=7)
+
+    items = prefetch(failing())
+    assert next(items) == 1
+    with pytest.raises(FormatError, match="boom"):
+        next(items)
+    with pytest.raises(StopIteration):
+        next(items)
+
+    endless = prefetch(iter(lambda: 0, 1))  # never ends: close() must stop the thread
+    assert next(endless) == 0
+    endless.close()
+    assert not endless._thread.is_alive()

@@ -10,8 +10,9 @@ could differ from that path's:
   (pyarrow refuses both: ``unexpected_field_behavior="error"``, strict conversions);
 - a ``null`` anywhere (pyarrow cannot tell it from an absent key), an empty object where a
   struct is expected (the Python path keeps ``{}`` in ``extra``);
-- a date other than a valid ``YYYY-MM-DD`` or ``YYYY-MM-DDT00:00:00Z``, an integer out of
-  its column's range, a missing accession;
+- a date that the Python path would keep in ``extra`` (a time other than midnight, an
+  invalid day: each distinct text is checked by that path's own `convert`), an integer
+  out of its column's range, a missing accession;
 - a line not starting with ``{``, a blank line, two objects on a line, a fallback path
   (V1 ``sciName``) -- anything that is not one plain object per line.
 
