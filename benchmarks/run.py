@@ -70,7 +70,8 @@ def run_one(name: str, directory: Path, zip_path: Path) -> dict:
             raise RuntimeError(f"{name} failed (exit {child.returncode}):\n{text}")
     # Linux reports ru_maxrss in KiB, macOS in bytes
     rss = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
-    return {"seconds": wall, "rss_mb": rss, **json.loads(out.decode().splitlines()[-1])}
+    return {"seconds": wall, "rss_mb": rss, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
+            **json.loads(out.decode().splitlines()[-1])}
 
 
 def warm(paths: list[Path]) -> None:
@@ -124,6 +125,8 @@ def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
             "best_s": min(seconds),
             "runs_s": seconds,
             "peak_rss_mb": max(r["rss_mb"] for r in results),
+            "median_user_s": statistics.median(r["user_s"] for r in results),
+            "median_sys_s": statistics.median(r["sys_s"] for r in results),
             "rows": results[0].get("rows"),
             "bytes": results[0].get("bytes"),
         }
@@ -159,11 +162,12 @@ def check_rows(summary: dict[str, dict]) -> list[str]:
 
 
 def table_text(summary: dict[str, dict], verdicts: list[dict]) -> str:
-    lines = ["| measurement | median s | best s | peak RSS MB | rows | what |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = ["| measurement | median s | best s | CPU user + sys s | peak RSS MB | rows | what |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     for name, s in summary.items():
         rows = f"{s['rows']:,}" if s["rows"] is not None else f"{s['bytes']:,} B"
         lines.append(f"| {name} | {s['median_s']:.2f} | {s['best_s']:.2f} | "
+                     f"{s['median_user_s']:.2f} + {s['median_sys_s']:.2f} | "
                      f"{s['peak_rss_mb']:.0f} | {rows} | {s['what']} |")
     lines += ["", "| target | ratio (medians) | ratio (best) | met |", "|---|---:|---:|---|"]
     for v in verdicts:
