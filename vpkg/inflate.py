@@ -1,10 +1,12 @@
 """Stream a zip member, inflated on a second thread with the fastest inflate installed.
 
-ISA-L (the ``isal`` package) inflates deflate three to four times faster than zlib; without
-it, zlib is used. Either releases the GIL, so a background thread inflates the next chunks
-while the reader parses the current one. The member's CRC-32 and size are checked as
-`zipfile` checks them, and damage raises what `zipfile` raises (`zipfile.BadZipFile`, or
-`EOFError` for a truncated member), so callers keep one error path.
+ISA-L (the ``isal`` package) inflates deflate three to four times faster than zlib, and its
+decompressor fills each output chunk in one call with the GIL released, so a background
+thread inflates the next chunks while the reader parses the current one; without ``isal``,
+zlib is used the same way. As `zipfile` does, reading stops at the size the zip directory
+gives, and the CRC-32 is checked at the end (on the reader's side); damage raises what
+`zipfile` raises (`zipfile.BadZipFile`, `EOFError` when the file ends inside the member),
+so callers keep one error path.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+#: INFLATE says which inflate is in use: "isal" or "zlib".
 try:  # pragma: no cover - which one depends on the environment
     from isal import igzip_lib as _igzip
     from isal.isal_zlib import crc32 as _crc32
@@ -126,7 +129,6 @@ class MemberStream:
                 size += len(out)
                 yield out
         self.inflated = size
-
 
     # ---- the reader side ----------------------------------------------------------------------
     def _next_chunk(self) -> bool:
