@@ -84,3 +84,15 @@ def test_the_runner_measures_every_tool_and_writes_json(tiny, tmp_path):
         assert m["median_s"] > 0 and m["peak_rss_mb"] > 0, name
     assert {t["target"] for t in saved["targets"]} >= {t[3] for t in run.TARGETS}
     assert saved["machine"]["nproc"] >= 1
+
+
+def test_member_streams_read_the_ncbi_zip_layout(tiny, monkeypatch):
+    """Data descriptors and ZIP64 local extras, read through vpkg.inflate."""
+    from vpkg import package
+
+    monkeypatch.setattr(package, "STREAM_SIZE", 0)
+    with vpkg.open_package(tiny.with_suffix(".zip")) as from_zip:
+        from_zip.verify()
+        from_dir = vpkg.open_package(tiny)
+        for table in ("genomes", "genome_sequences"):
+            assert from_zip.table(table).equals(from_dir.table(table))

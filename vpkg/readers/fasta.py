@@ -22,6 +22,7 @@ from vpkg.errors import FormatError
 from vpkg.schema import schema
 
 BLOCK = 8 << 20
+#: 8 MiB batches: buffers this size are reused by the allocator rather than mapped afresh.
 MAX_BATCH_BYTES = 8 << 20
 #: Largest record accepted (the largest virus genomes are a few MB); beyond it the member
 #: is refused rather than held in memory.
