@@ -19,6 +19,13 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
+# the benchmark of docs/performance.md: peers installed, a ~700 MB package generated once
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	test -f benchmarks/out/bench.zip || $(PY) benchmarks/generate.py --genomic-mb 300 \
+		--report-mb 400 --seed 1 --out benchmarks/out/bench
+	$(PY) benchmarks/run.py --repeat 7 --json benchmarks/out/results.json
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
