@@ -63,7 +63,7 @@ def test_closing_early_stops_the_thread(inflater):
     stream = MemberStream(REAL[0], info)
     assert stream.read1(10)
     stream.close()
-    assert not stream._thread.is_alive() and stream.closed
+    assert not stream._chunks._thread.is_alive() and stream.closed
 
 
 def damaged(path, tmp_path, rng):

@@ -11,12 +11,13 @@ so callers keep one error path.
 
 from __future__ import annotations
 
-import queue
 import struct
-import threading
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+
+from vpkg.readers.prefetch import prefetch
 
 #: INFLATE says which inflate is in use: "isal" or "zlib".
 try:  # pragma: no cover - which one depends on the environment
@@ -35,7 +36,6 @@ CHUNK = 2 << 20
 #: Inflated chunks waiting for the reader: bounds memory to about DEPTH * CHUNK.
 DEPTH = 3
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
-_EOF = object()
 
 
 def can_stream(info: zipfile.ZipInfo) -> bool:
@@ -61,15 +61,12 @@ class MemberStream:
         except BaseException:
             self._fh.close()
             raise
-        self._queue: queue.Queue = queue.Queue(DEPTH)
-        self._stop = threading.Event()
         self._buf = b""
         self._pos = 0
         self._done = False
         self._crc = 0
         self.inflated = 0
-        self._thread = threading.Thread(target=self._produce, name="vpkg-inflate", daemon=True)
-        self._thread.start()
+        self._chunks = prefetch(self._produce(), depth=DEPTH)
 
     # ---- the producer thread ----------------------------------------------------------------
     def _data_offset(self) -> int:
@@ -88,23 +85,12 @@ class MemberStream:
             )
         return info.header_offset + _LOCAL.size + name_len + extra_len
 
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self) -> None:
+    def _produce(self) -> Iterator[bytes]:
+        """The inflated chunks, run ahead on the prefetch thread; damage as zipfile's."""
         try:
-            for chunk in self._inflate():
-                if not self._put(chunk):
-                    return
-            self._put(_EOF)
-        except Exception as exc:  # handed to the reader, raised there
-            self._put(_error(exc, self.name))
+            yield from self._inflate()
+        except Exception as exc:
+            raise _error(exc, self.name) from None
 
     def _inflate(self):
         info = self._info
@@ -113,7 +99,7 @@ class MemberStream:
         size = 0
         inflater = _new_inflater() if info.compress_type else _Stored()
         full = False  # as zipfile does, read no further than the directory's size
-        while not full and not inflater.eof and not self._stop.is_set():
+        while not full and not inflater.eof:
             data = b""
             if inflater.needs_input:
                 if left <= 0:
@@ -139,14 +125,15 @@ class MemberStream:
         """
         if self._done:
             return False
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            self._done = True
-            raise item
-        if item is _EOF:
+        try:
+            item = next(self._chunks)
+        except StopIteration:
             self._done = True
             self._check()
             return False
+        except BaseException:
+            self._done = True
+            raise
         self._crc = _crc32(item, self._crc)
         self._buf, self._pos = item, 0
         return True
@@ -218,13 +205,7 @@ class MemberStream:
 
     def close(self) -> None:
         """Stop the inflating thread and release the file."""
-        self._stop.set()
-        while self._thread.is_alive():
-            try:
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        self._thread.join()
+        self._chunks.close()
         self._buf = b""
         self._fh.close()
 
