@@ -84,3 +84,28 @@ def test_a_member_inflating_to_one_huge_json_line_is_refused(tmp_path, monkeypat
                     b'{"accession":"' + b"A" * (8 << 20) + b'"}\n')
     with pytest.raises(FormatError, match="line 1: longer than"):
         vpkg.open_package(path).table("genomes")
+
+
+def test_symlink_entries_are_read_as_data_never_followed(tmp_path):
+    secret = tmp_path / "secret.fna"
+    secret.write_bytes(b">SECRET\nACGT\n")
+    members = zip_members(REAL[0])
+    path = tmp_path / "symlink.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, content in members.items():
+            if member != "ncbi_dataset/data/genomic.fna":
+                zf.writestr(member, content)
+        link = zipfile.ZipInfo("ncbi_dataset/data/genomic.fna")
+        link.external_attr = (0o120777 << 16)  # a symlink entry: its data is the target path
+        zf.writestr(link, str(secret))
+    pkg = vpkg.open_package(path)
+    with pytest.raises(FormatError, match="expected a FASTA header"):
+        pkg.table("genome_sequences")  # the entry's text is not FASTA; the target is not read
+
+
+def test_duplicate_accessions_are_kept_as_rows(tmp_path):
+    raw = (b'{"accession":"A1.1","updateDate":"2020-01-01T00:00:00Z","length":10}\n'
+           b'{"accession":"A1.1","updateDate":"2021-06-01T00:00:00Z","length":12}\n')
+    rows = vpkg.open_package(build_dir(tmp_path, {"data_report.jsonl": raw})).table(
+        "genomes").to_pylist()
+    assert [(r["accession"], r["length"]) for r in rows] == [("A1.1", 10), ("A1.1", 12)]
