@@ -162,3 +162,10 @@ def test_a_record_beyond_the_size_limit_is_refused(monkeypatch):
     assert [r["length"] for r in read(b">ok\n" + b"A" * 40 + b"\n")] == [40]
     with pytest.raises(FormatError, match="longer than"):
         read(b">big\n" + b"A" * 200 + b"\n")
+
+
+def test_protein_stop_and_unknown_residues_are_kept():
+    raw = b">P1.1:1-5 p [organism=x]\nMK*Xb\nz*\n>P2.1 q\n*\n"
+    rows = read(raw, "protein_sequences")
+    assert [(r["accession"], r["sequence"], r["length"]) for r in rows] == [
+        ("P1.1", "MK*Xbz*", 7), ("P2.1", "*", 1)]

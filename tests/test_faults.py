@@ -109,3 +109,17 @@ def test_duplicate_accessions_are_kept_as_rows(tmp_path):
     rows = vpkg.open_package(build_dir(tmp_path, {"data_report.jsonl": raw})).table(
         "genomes").to_pylist()
     assert [(r["accession"], r["length"]) for r in rows] == [("A1.1", 10), ("A1.1", 12)]
+
+
+def test_report_and_sequence_mismatch_keeps_both(tmp_path):
+    from conftest import CONSTRUCTED
+
+    members = zip_members(CONSTRUCTED / "sars-cov-2_all_members.constructed.zip")
+    fna = members["ncbi_dataset/data/genomic.fna"]
+    members["ncbi_dataset/data/genomic.fna"] = fna.replace(b">MT969997.1", b">XX000001.1")
+    pkg = vpkg.open_package(build_dir(tmp_path, members))
+    genomes = set(pkg.table("genomes").column("accession").to_pylist())
+    sequences = set(pkg.table("genome_sequences").column("accession").to_pylist())
+    assert "MT969997.1" in genomes - sequences  # a report record without its sequence
+    assert sequences - genomes == {"XX000001.1"}  # a sequence without a report record
+    assert len(genomes) == len(sequences) == 5
