@@ -234,7 +234,7 @@ class Package:
                 )
         digests = {}
         for name in self._names:
-            digests[name] = self._md5_of(name)
+            digests[name] = self.member_md5(name)
             if name in expected and digests[name] != expected[name]:
                 raise IntegrityError(
                     f"{self.path}: {name} has md5 {digests[name]}, but md5sum.txt says "
@@ -243,7 +243,8 @@ class Package:
                 )
         return digests
 
-    def _md5_of(self, member: str) -> str:
+    def member_md5(self, member: str) -> str:
+        """The md5 of a member's content; `IntegrityError` when the member is damaged."""
         digest = hashlib.md5()
         try:
             with self.open_member(member) as fh:

@@ -28,15 +28,10 @@ def package_md5(pkg: Package, digests: dict[str, str] | None = None) -> str:
             while chunk := fh.read(CHUNK):
                 digest.update(chunk)
         return digest.hexdigest()
+    digests = digests or {}
     for member in sorted(pkg.members()):
-        if digests and member in digests:
-            digest.update(f"{digests[member]}  {member}\n".encode())
-            continue
-        one = hashlib.md5()
-        with pkg.open_member(member) as fh:
-            while chunk := fh.read(CHUNK):
-                one.update(chunk)
-        digest.update(f"{one.hexdigest()}  {member}\n".encode())
+        one = digests[member] if member in digests else pkg.member_md5(member)
+        digest.update(f"{one}  {member}\n".encode())
     return digest.hexdigest()
 
 
