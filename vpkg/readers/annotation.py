@@ -12,8 +12,13 @@ from typing import IO
 
 import pyarrow as pa
 
-from vpkg.errors import FormatError
-from vpkg.readers.jsonl import extra_text, extract, iter_json_lines, record_batches
+from vpkg.readers.jsonl import (
+    extra_text,
+    extract,
+    iter_json_lines,
+    record_batches,
+    require_accession,
+)
 from vpkg.schema import CDD, RANGES, STRINGS, Column, schema
 
 _S = pa.string()
@@ -60,11 +65,7 @@ def batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.Recor
 def _rows(stream: IO[bytes], where: str) -> Iterator[dict]:
     for number, record in iter_json_lines(stream, where):
         base = extract(record, RECORD)
-        if not isinstance(base["accession"], str):
-            raise FormatError(
-                f"{where} line {number}: the record has no accession", member=where,
-                line=number,
-            )
+        require_accession(base, where, number)
         genes = record.pop("genes", None)
         if not isinstance(genes, list) or not genes:
             if genes is not None:

@@ -276,12 +276,17 @@ def report_rows_of(
     """Rows of (line number, record) pairs; every record must name an accession."""
     for number, record in records:
         row = extract(record, columns)
-        if not isinstance(row.get("accession"), str):
-            raise FormatError(
-                f"{where} line {number}: the record has no accession; every report line "
-                "must name one",
-                member=where,
-                line=number,
-            )
+        require_accession(row, where, number)
         row["extra"] = extra_text(record)
         yield row
+
+
+def require_accession(row: dict, where: str, number: int) -> None:
+    """Every report line must name an accession: a `FormatError` otherwise."""
+    if not isinstance(row.get("accession"), str):
+        raise FormatError(
+            f"{where} line {number}: the record has no accession; every report line "
+            "must name one",
+            member=where,
+            line=number,
+        )
