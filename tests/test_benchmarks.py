@@ -87,8 +87,8 @@ def test_the_runner_measures_every_tool_and_writes_json(tiny, tmp_path):
 
 
 def test_member_streams_read_the_ncbi_zip_layout(tiny, monkeypatch):
-    """Data descriptors and ZIP64 local extras, read through vpkg.inflate."""
-    from vpkg import package
+    """Data descriptors and ZIP64 local extras, read through vpkg.container.inflate."""
+    from vpkg import container as package
 
     monkeypatch.setattr(package, "STREAM_SIZE", 0)
     with vpkg.open_package(tiny.with_suffix(".zip")) as from_zip:

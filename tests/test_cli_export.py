@@ -6,7 +6,7 @@ import sys
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from conftest import CONSTRUCTED
+from conftest import CONSTRUCTED, zip_members
 
 import vpkg
 from vpkg.cli import main
@@ -48,28 +48,24 @@ def test_progress_bar_on_a_terminal_only(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == ""  # not a terminal
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     assert main(args) == 0
-    assert "data_report.jsonl [1/1]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "data_report.jsonl" in err and "100%" in err
     assert main([*args, "--no-progressbar"]) == 0
     assert capsys.readouterr().err == ""
 
 
-def test_counting_stream_counts_every_read():
+def test_progress_counts_every_byte_read():
+    """A source reports each read, read1 and readline of its member to the bar."""
     import io
 
-    from vpkg.progress import FLUSH_BYTES, CountingStream
+    from vpkg.sources import _CountingReader
 
-    class Bar:
-        total = 0
-
-        def update(self, n):
-            self.total += n
-
-    bar = Bar()
-    data = b"line\n" * (FLUSH_BYTES // 2)
-    with CountingStream(io.BytesIO(data), bar) as stream:
-        assert stream.readline() == b"line\n"
-        buffer = bytearray(10)
-        assert stream.readinto(buffer) == 10
-        rest = stream.read()
-        assert stream.readable()
-    assert bar.total == len(data) == 5 + 10 + len(rest)
+    counted = []
+    data = zip_members(ALL)["ncbi_dataset/data/data_report.jsonl"]
+    stream = _CountingReader(counted.append, io.BytesIO(data))
+    first = stream.readline()
+    assert first == data.split(b"\n")[0] + b"\n"
+    assert stream.read1(10) == data[len(first):len(first) + 10]
+    rest = stream.read()
+    assert first + data[len(first):len(first) + 10] + rest == data
+    assert sum(counted) == len(data) and len(counted) == 3

@@ -11,7 +11,7 @@ import pytest
 from conftest import CONSTRUCTED, build_zip, zip_members
 
 import vpkg
-import vpkg.sinks.streams as streams
+import vpkg.sources
 from vpkg.sinks.duckdb import query
 
 ALL = CONSTRUCTED / "sars-cov-2_all_members.constructed.zip"
@@ -88,13 +88,13 @@ def test_joins_on_accession_in_the_constructed_package():
 
 def test_each_query_rereads_the_member(monkeypatch):
     opened = []
-    real = streams.table_reader
+    real = vpkg.sources.Source.batches
 
-    def counting(pkg, table, *args):
-        opened.append(table)
-        return real(pkg, table, *args)
+    def counting(self, *args):
+        opened.append(self.table)
+        return real(self, *args)
 
-    monkeypatch.setattr(streams, "table_reader", counting)
+    monkeypatch.setattr(vpkg.sources.Source, "batches", counting)
     pkg = vpkg.open_package(ALL)
     con = pkg.to_duckdb()
     assert opened == []  # nothing read up front
@@ -119,11 +119,32 @@ def test_materialized_tables_equal_views():
     assert kinds["genomes"] == "LOCAL TEMPORARY"
 
 
-def test_view_columns_are_the_schema():
-    con = vpkg.open_package(ALL).to_duckdb()
-    for table in vpkg.open_package(ALL).tables():
-        arrow = con.sql(f"SELECT * FROM {table}").to_arrow_table()
-        assert arrow.schema.names == vpkg.schema.schema(table).names
+#: The required columns of `genomes` and `genome_sequences`, copied from ../shared/CONTRACT.md.
+CONTRACT_COLUMNS = {
+    "genomes": [
+        "accession", "source_database", "completeness", "is_annotated", "length", "gene_count",
+        "protein_count", "mature_peptide_count", "segment", "release_date", "update_date",
+        "collection_date", "isolate_name", "isolate_source", "host_tax_id", "host_name",
+        "host_lineage", "virus_tax_id", "virus_name", "virus_lineage",
+        "pangolin_classification", "geo_location", "geo_region", "usa_state", "bioprojects",
+        "sra_accessions", "biosample", "submitter_names", "submitter_affiliation",
+        "submitter_country", "lab_host", "is_lab_host", "is_vaccine_strain", "sequence_hash",
+        "extra",
+    ],
+    "genome_sequences": ["accession", "description", "sequence", "length"],
+}
+
+
+def test_view_columns_are_the_tables_columns():
+    pkg = vpkg.open_package(ALL)
+    con = pkg.to_duckdb()
+    for table in pkg.tables():
+        view = con.sql(f"SELECT * FROM {table}").to_arrow_table()
+        assert view.schema.names == pkg.table(table).schema.names
+        assert view.num_rows == pkg.table(table).num_rows
+    for table, required in CONTRACT_COLUMNS.items():
+        names = con.sql(f"SELECT * FROM {table}").columns
+        assert [n for n in names if n in required] == required  # all there, in contract order
 
 
 def test_prefix_and_name_conflicts():
@@ -147,10 +168,10 @@ def test_missing_table_names_the_member():
 def test_query_errors_are_one_line_vpkg_errors():
     pkg = vpkg.open_package(ALL)
     with pytest.raises(vpkg.ParameterError) as bad:
-        query(pkg, "SELEC 1")
+        query(pkg.sources(), "SELEC 1")
     assert "\n" not in str(bad.value) and "Parser Error" in str(bad.value)
     with pytest.raises(vpkg.ParameterError, match="views of this package: genomes"):
-        query(pkg, "SELECT * FROM genome")
+        query(pkg.sources(), "SELECT * FROM genome")
 
 
 def test_damaged_member_raises_the_package_error(tmp_path):
@@ -161,7 +182,7 @@ def test_damaged_member_raises_the_package_error(tmp_path):
     members[f"{DATA}/data_report.jsonl"] = b"".join(lines)
     pkg = vpkg.open_package(build_zip(tmp_path / "bad.zip", members))
     with pytest.raises(vpkg.FormatError, match="data_report.jsonl line 3"):
-        query(pkg, "SELECT count(*) FROM genomes")
+        query(pkg.sources(), "SELECT count(*) FROM genomes")
     with pytest.raises(vpkg.FormatError, match="data_report.jsonl line 3"):
         pkg.to_duckdb(materialize=True)
 
@@ -173,8 +194,9 @@ def test_empty_package_has_empty_views():
 
 
 @pytest.mark.parametrize("module", [
-    "vpkg.sinks.duckdb", "vpkg.sinks.streams", "vpkg.sinks.parquet", "vpkg.sinks.warehouse",
-    "vpkg.sinks.text", "vpkg.sinks.provenance", "vpkg.summary", "vpkg.progress",
+    "vpkg.sinks.duckdb", "vpkg.sinks.duckdb_common", "vpkg.sinks.parquet",
+    "vpkg.sinks.warehouse", "vpkg.sinks.results", "vpkg.container", "vpkg.container.integrity",
+    "vpkg.tables", "vpkg.schema", "vpkg.sources", "vpkg.package", "vpkg.info", "vpkg.progress",
 ])
 def test_docstring_examples_run(module, monkeypatch):
     monkeypatch.chdir(CONSTRUCTED.parent.parent)
@@ -192,7 +214,7 @@ def test_errors_while_fetching_are_the_package_error():
         def fetchmany(self, size):
             raise duckdb.InvalidInputException("reading the stream registered as 'genomes' ...")
 
-    stream = streams.TableStream(vpkg.open_package(ALL), "genomes")
+    stream = vpkg.open_package(ALL).source("genomes")
     stream.error = vpkg.FormatError("data_report.jsonl line 9: not valid JSON")
     with pytest.raises(vpkg.FormatError, match="line 9"):
         QueryResult(Failing(), [stream]).fetchmany(10)

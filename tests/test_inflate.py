@@ -1,4 +1,4 @@
-"""vpkg.inflate: zip members read on a second thread give zipfile's bytes and zipfile's errors."""
+"""vpkg.container.inflate: zip members read on a second thread give zipfile's bytes and zipfile's errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import zlib
 import pytest
 from conftest import CONSTRUCTED, REAL
 
-from vpkg import inflate
-from vpkg.inflate import MemberStream
+from vpkg.container import inflate
+from vpkg.container.inflate import MemberStream
 
 ZIPS = [*REAL, *sorted(CONSTRUCTED.glob("*.zip"))]
 
@@ -111,7 +111,7 @@ def test_truncated_member_is_an_eof_error(tmp_path, inflater):
 def test_tables_read_through_member_streams_equal_the_directory_ones(tmp_path, monkeypatch,
                                                                     inflater):
     import vpkg
-    from vpkg import package
+    from vpkg import container as package
 
     monkeypatch.setattr(package, "STREAM_SIZE", 0)  # every member through MemberStream
     for path in ZIPS:

@@ -213,7 +213,7 @@ def test_the_package_reader_uses_the_same_path(tmp_path):
 
 
 def test_prefetch_keeps_order_passes_errors_and_stops_early():
-    from vpkg.readers.prefetch import prefetch
+    from vpkg.container.prefetch import prefetch
 
     assert list(prefetch(iter(range(100)), 3)) == list(range(100))
 

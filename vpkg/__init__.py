@@ -33,7 +33,7 @@ _LAZY = {
     "open_package": "vpkg.package",
     "Package": "vpkg.package",
     "download": "vpkg.fetch",
-    "load": "vpkg.sinks.duckdb",
+    "load": "vpkg.package",
 }
 
 __all__ = [
@@ -53,8 +53,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from vpkg.fetch import download
-    from vpkg.package import Package, open_package
-    from vpkg.sinks.duckdb import load
+    from vpkg.package import Package, load, open_package
 
 
 def __getattr__(name: str):

@@ -1,7 +1,8 @@
-"""Package: an NCBI Datasets virus data package, as a zip or the directory it was extracted to.
+"""`Package`: an NCBI Datasets virus data package, and everything one does with it.
 
-Members are located through ``dataset_catalog.json`` when present, and by their usual path
-under ``ncbi_dataset/data/`` otherwise. Tables are read lazily, in batches.
+The package is a `vpkg.container.Container` (members, catalog, integrity) that hands out one
+`vpkg.sources.Source` per table; its methods pass those sources to the sinks (DuckDB views,
+Parquet, the warehouse). Readers and sinks never see the package.
 
 >>> import vpkg
 >>> pkg = vpkg.open_package("fixtures/real/Rotavirus_J.zip")
@@ -13,351 +14,258 @@ under ``ncbi_dataset/data/`` otherwise. Tables are read lazily, in batches.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import zipfile
-import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from vpkg.errors import (
-    FormatError,
-    IntegrityError,
-    MemberNotFoundError,
-    PackageError,
-    ParameterError,
-)
+from vpkg import progress as progress_bars
+from vpkg.container import Container, integrity
+from vpkg.sources import BATCH_SIZE, Source
+from vpkg.tables import spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
     import pyarrow as pa
+    from tqdm import tqdm
 
-DATA_DIR = "ncbi_dataset/data"
-CATALOG = f"{DATA_DIR}/dataset_catalog.json"
-MD5SUMS = "md5sum.txt"
-CHUNK = 1 << 20
-#: Members at least this large are inflated on a second thread (`vpkg.inflate`).
-STREAM_SIZE = 1 << 20
-#: What reading a damaged zip member raises (bad CRC, bad deflate data, truncation).
-READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
-
-
-@dataclass(frozen=True)
-class TableSource:
-    """Where a table comes from: the catalog file type and the member's usual file name."""
-
-    file_type: str
-    file_name: str
-
-
-# table name -> its source member; order is the order of `Package.tables()`
-TABLE_SOURCES: dict[str, TableSource] = {
-    "genomes": TableSource("DATA_REPORT", "data_report.jsonl"),
-    "genome_sequences": TableSource("GENOMIC_NUCLEOTIDE_FASTA", "genomic.fna"),
-    "cds_sequences": TableSource("CDS_NUCLEOTIDE_FASTA", "cds.fna"),
-    "protein_sequences": TableSource("PROTEIN_FASTA", "protein.faa"),
-    "annotations": TableSource("ANNOTATION_REPORT", "annotation_report.jsonl"),
-    "biosamples": TableSource("BIOSAMPLE_REPORT", "biosample_report.jsonl"),
-}
+    from vpkg.sinks.parquet import Exported
+    from vpkg.sinks.warehouse import LoadResult
 
 
 def open_package(path: str | os.PathLike) -> Package:
-    """Open a package zip, or a directory a package zip was extracted to.
+    """Open a package zip, the folder it was extracted to, or one bare member file.
 
     Parameters
     ----------
     path
         The ``.zip`` file, or the directory holding ``ncbi_dataset/`` (the folder
-        ``ncbi_dataset`` or ``ncbi_dataset/data`` itself are accepted too).
+        ``ncbi_dataset`` or ``ncbi_dataset/data`` itself are accepted too), or a bare
+        ``data_report.jsonl``, ``annotation_report.jsonl``, ``biosample_report.jsonl`` or
+        FASTA file (a package of that one member).
 
     Raises
     ------
     PackageError
-        When the path does not exist or is not a readable zip.
+        When the path does not exist or is not a readable package; the message says what
+        the file is instead.
     """
     return Package(path)
 
 
-class Package:
+class Package(Container):
     """An NCBI Datasets virus genome data package. Create it with `open_package`."""
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        if self.path.is_dir():
-            self._root = _find_root(self.path)
-            self._zip = None
-        elif self.path.is_file():
-            self._root = None
-            self._zip = _open_zip(self.path)
-        else:
-            raise PackageError(f"{self.path}: no such file or directory")
-        self._names = self._list_members()
-        self.catalog = self._read_catalog()
-        self._members = self._locate_tables()
+    # ---- tables --------------------------------------------------------------------------
+    def source(
+        self, table: str, *, batch_size: int = BATCH_SIZE, progress: tqdm | None = None
+    ) -> Source:
+        """The lazy source of one table: ``.schema``, ``.batches()``, ``__arrow_c_stream__``.
 
-    def close(self) -> None:
-        """Release the zip file handle (a no-op for a directory)."""
-        if self._zip is not None:
-            self._zip.close()
+        ``progress`` is a tqdm bar the member's bytes are reported to as they are read.
+        """
+        spec(table)  # an unknown table is a ParameterError that lists the tables
+        return Source(self, table, batch_size=batch_size, progress=progress)
 
-    def __enter__(self) -> Package:
-        return self
+    def sources(
+        self, tables: Iterable[str] | None = None, *, batch_size: int = BATCH_SIZE,
+        progress: tqdm | None = None,
+    ) -> list[Source]:
+        """One source per table (default: every table the package holds)."""
+        chosen = self.tables() if tables is None else tables
+        return [self.source(t, batch_size=batch_size, progress=progress) for t in chosen]
 
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<vpkg.Package {str(self.path)!r} tables={self.tables()}>"
-
-    # ---- members -----------------------------------------------------------------------
-    def members(self) -> list[str]:
-        """Paths of every file in the package, relative to its root (``ncbi_dataset/...``)."""
-        return list(self._names)
-
-    def member_size(self, member: str) -> int:
-        """Uncompressed size in bytes of a member."""
-        if self._zip is not None:
-            return self._zip.getinfo(member).file_size
-        return (self._root / member).stat().st_size
-
-    def open_member(self, member: str) -> IO[bytes]:
-        """Open a member for streaming binary reading."""
-        if member not in self._names:
-            raise MemberNotFoundError(
-                f"{self.path}: the package has no member {member!r}", member=member
-            )
-        if self._zip is not None:
-            try:
-                info = self._zip.getinfo(member)
-                if info.file_size >= STREAM_SIZE:
-                    from vpkg.inflate import MemberStream, can_stream
-
-                    if can_stream(info):
-                        return MemberStream(self.path, info)  # inflated on a second thread
-                return self._zip.open(member)
-            except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
-                raise PackageError(f"{self.path}: cannot read member {member}: {exc}") from exc
-        return open(self._root / member, "rb")
-
-    @property
-    def api_version(self) -> str | None:
-        """The catalog's ``apiVersion`` (``V1`` or ``V2``), or None without a catalog."""
-        return self.catalog.get("apiVersion") if self.catalog else None
-
-    # ---- tables ------------------------------------------------------------------------
-    def tables(self) -> list[str]:
-        """Names of the tables this package holds, in contract order."""
-        return [name for name in TABLE_SOURCES if name in self._members]
-
-    def member_for(self, table: str) -> str:
-        """The member path a table is read from; raises if the package lacks it."""
-        if table not in TABLE_SOURCES:
-            raise ParameterError(
-                f"unknown table {table!r}; the tables are: {', '.join(TABLE_SOURCES)}",
-                parameter="table",
-            )
-        if table not in self._members:
-            usual = TABLE_SOURCES[table].file_name
-            raise MemberNotFoundError(
-                f"{self.path}: table {table!r} needs {usual}, which this package does not "
-                f"hold; download it again with that member included "
-                f"(for example `vpkg download --include ...`)",
-                member=usual,
-            )
-        return self._members[table]
-
-    def reader(self, table: str, batch_size: int = 65536) -> pa.RecordBatchReader:
+    def reader(self, table: str, batch_size: int = BATCH_SIZE) -> pa.RecordBatchReader:
         """Stream a table as Arrow record batches of at most ``batch_size`` rows."""
-        from vpkg.readers import open_reader
-
-        if batch_size < 1:
-            raise ParameterError("batch_size must be a positive number of rows", "batch_size")
-        member = self.member_for(table)
-        return open_reader(table, self, member, batch_size)
+        return self.source(table, batch_size=batch_size).reader()
 
     def table(self, table: str) -> pa.Table:
         """Read a whole table into memory."""
-        return self.reader(table).read_all()
+        return self.source(table).read_all()
 
-    def to_duckdb(self, con: duckdb.DuckDBPyConnection | None = None, **kwargs):
-        """A DuckDB connection with one view per table (see `vpkg.sinks.duckdb`)."""
-        from vpkg.sinks.duckdb import package_to_duckdb
-
-        return package_to_duckdb(self, con, **kwargs)
-
-    def to_parquet(self, outdir: str | os.PathLike, **kwargs):
-        """Write ``<outdir>/<table>.parquet`` for every table (see `vpkg.sinks.parquet`)."""
-        from vpkg.sinks.parquet import package_to_parquet
-
-        return package_to_parquet(self, outdir, **kwargs)
-
-    # ---- integrity ---------------------------------------------------------------------
+    # ---- integrity -------------------------------------------------------------------------
     def md5sums(self) -> dict[str, str]:
         """The md5 of each member listed in ``md5sum.txt`` (empty when there is none)."""
-        if MD5SUMS not in self._names:
-            return {}
-        sums: dict[str, str] = {}
-        with self.open_member(MD5SUMS) as fh:
-            for number, raw in enumerate(fh, start=1):
-                line = raw.decode("utf-8", "replace").strip()
-                if not line:
-                    continue
-                digest, _, name = line.partition(" ")
-                name = name.strip().lstrip("*")
-                if len(digest) != 32 or not name:
-                    raise FormatError(
-                        f"{self.path}: {MD5SUMS} line {number} is not '<md5>  <path>': "
-                        f"{line[:80]!r}",
-                        member=MD5SUMS,
-                        line=number,
-                    )
-                sums[name] = digest.lower()
-        return sums
+        return integrity.md5sums(self)
 
     def verify(self) -> dict[str, str]:
-        """Check every zip CRC and every md5 in ``md5sum.txt``.
+        """Check every zip CRC and every md5 in ``md5sum.txt``; the md5 of every member.
 
-        Returns the md5 of every member read. Raises `IntegrityError` naming the first
-        member whose CRC or md5 does not match, or that ``md5sum.txt`` lists but the
-        package lacks.
+        Raises `IntegrityError` naming the first member whose CRC or md5 does not match, or
+        that ``md5sum.txt`` lists but the package lacks.
         """
-        expected = self.md5sums()
-        for name in expected:
-            if name not in self._names:
-                raise IntegrityError(
-                    f"{self.path}: md5sum.txt lists {name}, which the package lacks; "
-                    "the download is incomplete, download it again",
-                    member=name,
-                )
-        digests = {}
-        for name in self._names:
-            digests[name] = self.member_md5(name)
-            if name in expected and digests[name] != expected[name]:
-                raise IntegrityError(
-                    f"{self.path}: {name} has md5 {digests[name]}, but md5sum.txt says "
-                    f"{expected[name]}; the file is corrupt, download it again",
-                    member=name,
-                )
-        return digests
+        return integrity.verify(self)
 
     def member_md5(self, member: str) -> str:
         """The md5 of a member's content; `IntegrityError` when the member is damaged."""
-        digest = hashlib.md5()
-        try:
-            with self.open_member(member) as fh:
-                while chunk := fh.read(CHUNK):
-                    digest.update(chunk)
-        except READ_ERRORS as exc:
-            raise IntegrityError(
-                f"{self.path}: {member} is corrupt ({exc}); download the package again",
-                member=member,
-            ) from exc
-        return digest.hexdigest()
+        return integrity.member_md5(self, member)
 
-    # ---- internals ---------------------------------------------------------------------
-    def _list_members(self) -> list[str]:
-        if self._zip is not None:
-            return [i.filename for i in self._zip.infolist() if not i.is_dir()]
-        names = []
-        for dirpath, _dirs, files in os.walk(self._root):
-            for file in files:
-                full = Path(dirpath, file)
-                names.append(full.relative_to(self._root).as_posix())
-        return sorted(names)
+    # ---- sinks -----------------------------------------------------------------------------
+    def to_duckdb(
+        self,
+        con: duckdb.DuckDBPyConnection | None = None,
+        *,
+        tables: Iterable[str] | None = None,
+        prefix: str = "",
+        materialize: bool = False,
+        batch_size: int = BATCH_SIZE,
+    ) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table, named ``prefix + table``.
 
-    def _read_catalog(self) -> dict | None:
-        if CATALOG not in self._names:
-            return None
-        with self.open_member(CATALOG) as fh:
-            raw = fh.read()
-        try:
-            catalog = json.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FormatError(
-                f"{self.path}: {CATALOG} is not valid JSON ({exc}); the package is damaged",
-                member=CATALOG,
-            ) from exc
-        if not isinstance(catalog, dict):
-            raise FormatError(f"{self.path}: {CATALOG} is not a JSON object", member=CATALOG)
-        return catalog
+        Parameters
+        ----------
+        con
+            A connection to add the views to; a new in-memory one by default.
+        tables
+            The tables to expose (default: every table the package holds).
+        prefix
+            Put before every view name, to query several packages on one connection.
+        materialize
+            Read each table once into a DuckDB temp table instead of at every query.
+        batch_size
+            Rows per Arrow batch read from the package.
 
-    def _catalog_files(self) -> Iterator[tuple[str, str]]:
-        """(fileType, member path) for every file the catalog lists."""
-        if not self.catalog:
-            return
-        groups = list(self.catalog.get("assemblies") or [])
-        for key in ("genes", "microbigge", "taxons"):
-            if isinstance(self.catalog.get(key), dict):
-                groups.append(self.catalog[key])
-        for group in groups:
-            for entry in (group or {}).get("files") or []:
-                file_path = entry.get("filePath")
-                if isinstance(file_path, str):
-                    yield entry.get("fileType", ""), _member_path(file_path)
+        Examples
+        --------
+        >>> import vpkg
+        >>> pkg = vpkg.open_package("fixtures/real/Hantavirus_Z10.zip")
+        >>> con = pkg.to_duckdb(prefix="hanta_")
+        >>> con.sql("SELECT count(*) FROM hanta_genomes").fetchall()
+        [(9,)]
+        """
+        from vpkg.sinks.duckdb import connect, register_views
 
-    def _locate_tables(self) -> dict[str, str]:
-        by_type: dict[str, list[str]] = {}
-        for file_type, member in self._catalog_files():
-            by_type.setdefault(file_type, []).append(member)
-        located = {}
-        for table, source in TABLE_SOURCES.items():
-            usual = f"{DATA_DIR}/{source.file_name}"
-            listed = [m for m in by_type.get(source.file_type, []) if m in self._names]
-            # several files of one type: prefer the usual name (e.g. data_report.jsonl)
-            if usual in listed or (not listed and usual in self._names):
-                located[table] = usual
-            elif listed:
-                located[table] = listed[0]
-        return located
+        con = con if con is not None else connect()
+        sources = self.sources(tables, batch_size=batch_size)
+        register_views(sources, con, prefix=prefix, materialize=materialize)
+        return con
+
+    def to_parquet(
+        self,
+        outdir: str | os.PathLike,
+        *,
+        tables: Iterable[str] | None = None,
+        partition_by: str | None = None,
+        compression_level: int | None = None,
+        batch_size: int = BATCH_SIZE,
+        progress: bool | None = None,
+        verify: bool = True,
+        **options,
+    ) -> list[Exported]:
+        """Write ``<outdir>/<table>.parquet`` for every table (see `vpkg.sinks.parquet`).
+
+        ``verify`` checks every zip CRC and ``md5sum.txt`` entry first, so that a damaged
+        package writes nothing; ``progress`` shows a bar (None: on a terminal only);
+        ``options`` go to `vpkg.sinks.parquet.write_parquet` (row group sizes).
+        """
+        from vpkg.sinks.parquet import write_parquet
+
+        chosen = list(self.tables() if tables is None else tables)
+        for table in chosen:
+            self.member_for(table)  # raises for a table the package lacks
+        digests = self.verify() if verify else None
+        metadata = integrity.provenance(self, integrity.package_md5(self, digests))
+        has_genomes = "genomes" in self.tables()
+        reads = set(chosen) | ({"genomes"} if partition_by and has_genomes else set())
+        total = sum(self.member_size(self.member_for(t)) for t in reads)
+        with progress_bars.bar(total, self.path.name, progress) as bar:
+            return write_parquet(
+                self.sources(chosen, batch_size=batch_size, progress=bar),
+                outdir,
+                metadata=metadata,
+                genomes=self.source("genomes", progress=bar) if has_genomes else None,
+                partition_by=partition_by,
+                compression_level=compression_level,
+                **options,
+            )
+
+    def load_into(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        verify: bool = True,
+        force: bool = False,
+        progress: bool | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> LoadResult:
+        """Upsert this package into the warehouse open on ``con`` (see `load`)."""
+        from vpkg.sinks import warehouse
+
+        md5 = integrity.package_md5(self)
+        file = str(self.path.resolve())
+        if not force and warehouse.is_loaded(con, md5):
+            return warehouse.LoadResult(file=file, md5=md5, skipped=True)
+        if verify:
+            self.verify()
+        total = sum(self.member_size(self.member_for(t)) for t in self.tables())
+        with progress_bars.bar(total, self.path.name, progress) as bar:
+            sources = {s.table: s for s in self.sources(batch_size=batch_size, progress=bar)}
+            return warehouse.load_sources(con, sources, file=file, md5=md5,
+                                          api_version=self.api_version)
 
 
-def _member_path(file_path: str) -> str:
-    """A catalog ``filePath`` (relative to ncbi_dataset/data) as a member path."""
-    path = PurePosixPath(file_path.replace("\\", "/"))
-    return str(PurePosixPath(DATA_DIR) / path)
+def load(
+    packages: str | os.PathLike | Package | Iterable[str | os.PathLike | Package],
+    db: str | os.PathLike | duckdb.DuckDBPyConnection,
+    *,
+    verify: bool = True,
+    force: bool = False,
+    progress: bool | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> list[LoadResult]:
+    """Upsert packages into a persistent DuckDB warehouse, one transaction per package.
 
+    The rules (newest ``update_date`` wins, tables a package lacks are left alone, a package
+    already loaded is skipped by md5) are those of `vpkg.sinks.warehouse`.
 
-def _find_root(directory: Path) -> Path:
-    """The folder that holds ``ncbi_dataset/`` for an extracted package."""
-    resolved = directory.resolve()
-    for candidate in (resolved, resolved.parent, resolved.parent.parent):
-        if (candidate / DATA_DIR).is_dir():
-            return candidate
-    raise PackageError(
-        f"{directory}: not an extracted NCBI Datasets package (no {DATA_DIR}/ folder); "
-        "give the .zip file or the folder it was extracted to"
-    )
+    Parameters
+    ----------
+    packages
+        A package (path or `Package`) or several.
+    db
+        The DuckDB database file (created when missing), or an open connection.
+    verify
+        Check every CRC and md5 of a package before loading it (`Package.verify`).
+    force
+        Load a package even when its md5 is already recorded in ``packages``.
+    progress
+        Show a progress bar: None (default) on a terminal only.
+    batch_size
+        Rows per Arrow batch read from a package.
 
+    Returns
+    -------
+    list[LoadResult]
+        One per package, in order.
 
-def _open_zip(path: Path) -> zipfile.ZipFile:
+    Raises
+    ------
+    VpkgError
+        When a package cannot be read or verified, or the database cannot be opened or holds
+        tables with other columns. Packages loaded before the failing one stay loaded.
+
+    Examples
+    --------
+    >>> import tempfile, os, vpkg
+    >>> db = os.path.join(tempfile.mkdtemp(), "wh.duckdb")
+    >>> (result,) = vpkg.load(["fixtures/real/Rotavirus_J.zip"], db)
+    >>> result.genomes_new, result.rows_inserted
+    (32, {'genomes': 32, 'genome_sequences': 32})
+    """
+    from vpkg.sinks.warehouse import connection
+
+    items = [packages] if isinstance(packages, str | os.PathLike | Package) else list(packages)
+    con, own = connection(db)
+    options = {"verify": verify, "force": force, "progress": progress,
+               "batch_size": batch_size}
     try:
-        return zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise PackageError(f"{path}: not a zip file{_sniff(path)}") from exc
-    except OSError as exc:
-        raise PackageError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-
-
-def _sniff(path: Path) -> str:
-    """A hint at what a file that is not a zip holds (error pages saved as .zip)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(512)
-    except OSError:
-        return ""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if not head:
-        return " (it is empty); download it again"
-    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
-        return (
-            " (it looks like an HTML page, probably an error page saved as .zip); "
-            "download it again"
-        )
-    if text.startswith((b"{", b"[")):
-        return " (it looks like JSON, probably an API error message); download it again"
-    if head.startswith(b"PK"):
-        return " (it starts like a zip but is truncated or damaged); download it again"
-    return "; download it again"
+        results = []
+        for item in items:
+            if isinstance(item, Package):
+                results.append(item.load_into(con, **options))
+                continue
+            with open_package(item) as pkg:
+                results.append(pkg.load_into(con, **options))
+        return results
+    finally:
+        if own:
+            con.close()

@@ -12,10 +12,12 @@ form (``tax_id`` <- ``taxId``).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+
+from vpkg.tables import TABLES, spec
 
 # ---- column declarations -----------------------------------------------------------------
 
@@ -39,11 +41,14 @@ class Column:
     absent: object = ABSENT_IS_NULL
     fallbacks: tuple[tuple[str, ...], ...] = ()
     nullable: bool = True
+    #: The repeated object ``path`` is relative to, e.g. ``genes[].cds[]`` (empty: the record).
+    within: str = ""
 
     @property
     def source(self) -> str:
+        prefix = f"{self.within}." if self.within else ""
         paths = [self.path, *self.fallbacks]
-        return " or ".join(".".join(p) for p in paths) if self.path else ""
+        return " or ".join(prefix + ".".join(p) for p in paths) if self.path else ""
 
     def arrow_field(self) -> pa.Field:
         return pa.field(self.name, self.type, nullable=self.nullable)
@@ -146,34 +151,14 @@ BIOPROJECT = pa.struct([
 ])
 CONTACT = pa.struct([pa.field("lab", pa.string())])
 
-#: Harmonized BioSample attributes: (column, JSON key, attribute name used as fallback).
+#: Harmonized BioSample attributes. Each column is read from the JSON key `camel(column)`;
+#: when that is absent, from the attribute whose name is the column name.
 HARMONIZED = [
-    ("collection_date", "collectionDate", "collection_date"),
-    ("geo_loc_name", "geoLocName", "geo_loc_name"),
-    ("lat_lon", "latLon", "lat_lon"),
-    ("host", "host", "host"),
-    ("host_disease", "hostDisease", "host_disease"),
-    ("isolate", "isolate", "isolate"),
-    ("strain", "strain", "strain"),
-    ("isolation_source", "isolationSource", "isolation_source"),
-    ("collected_by", "collectedBy", "collected_by"),
-    ("sample_name", "sampleName", "sample_name"),
-    ("serotype", "serotype", "serotype"),
-    ("age", "age", "age"),
-    ("sex", "sex", "sex"),
-    ("tissue", "tissue", "tissue"),
-    ("dev_stage", "devStage", "dev_stage"),
-    ("breed", "breed", "breed"),
-    ("cultivar", "cultivar", "cultivar"),
-    ("ecotype", "ecotype", "ecotype"),
-    ("biomaterial_provider", "biomaterialProvider", "biomaterial_provider"),
-    ("identified_by", "identifiedBy", "identified_by"),
-    ("ifsac_category", "ifsacCategory", "ifsac_category"),
-    ("isolate_name_alias", "isolateNameAlias", "isolate_name_alias"),
-    ("project_name", "projectName", "project_name"),
-    ("serovar", "serovar", "serovar"),
-    ("source_type", "sourceType", "source_type"),
-    ("sub_species", "subSpecies", "sub_species"),
+    "collection_date", "geo_loc_name", "lat_lon", "host", "host_disease", "isolate", "strain",
+    "isolation_source", "collected_by", "sample_name", "serotype", "age", "sex", "tissue",
+    "dev_stage", "breed", "cultivar", "ecotype", "biomaterial_provider", "identified_by",
+    "ifsac_category", "isolate_name_alias", "project_name", "serovar", "source_type",
+    "sub_species",
 ]
 
 BIOSAMPLE_COLUMNS: list[Column] = [
@@ -203,10 +188,10 @@ BIOSAMPLE_COLUMNS: list[Column] = [
     Column("attributes", pa.list_(pa.field("item", ATTRIBUTE)), ("attributes",),
            "Every attribute (name, value) pair, in file order."),
     *[
-        Column(name, pa.string(), (key,),
-               f"Harmonized `{key}`; when absent, the value of the attribute "
-               f"named `{attr}`.")
-        for name, key, attr in HARMONIZED
+        Column(name, pa.string(), (camel(name),),
+               f"Harmonized `{camel(name)}`; when absent, the value of the attribute "
+               f"named `{name}`.")
+        for name in HARMONIZED
     ],
     _extra(),
 ]
@@ -309,53 +294,56 @@ MATURE_PEPTIDE = pa.struct([
     pa.field("completeness", pa.string()),
 ])
 
+#: The repeated objects of an annotation report line that columns are read from.
+GENE, CDS = "genes[]", "genes[].cds[]"
+
 ANNOTATION_COLUMNS = [
-    Doc("accession", pa.string(), "Nucleotide accession; joins `genomes.accession`.",
-        "accession", nullable=False),
-    Doc("isolate_name", pa.string(), "Isolate name.", "isolateName"),
+    Column("accession", pa.string(), ("accession",),
+           "Nucleotide accession; joins `genomes.accession`.", nullable=False),
+    Column("isolate_name", pa.string(), ("isolateName",), "Isolate name."),
     Doc("gene_index", pa.int32(), "Position of the gene in the record's `genes`, from 0.",
         "genes[i]", nullable=False),
-    Doc("gene_name", pa.string(), "Gene name.", "genes[].name"),
-    Doc("gene_id", pa.int64(), "NCBI Gene id.", "genes[].geneId"),
+    Column("gene_name", pa.string(), ("name",), "Gene name.", within=GENE),
+    Column("gene_id", pa.int64(), ("geneId",), "NCBI Gene id.", within=GENE),
     Doc("gene_begin", pa.int64(), "Smallest coordinate of the gene's ranges (1-based).",
         "genes[].nucleotide.range[].begin/end"),
     Doc("gene_end", pa.int64(), "Largest coordinate of the gene's ranges (1-based).",
         "genes[].nucleotide.range[].begin/end"),
-    Doc("gene_ranges", RANGES, "The gene's ranges on the genome, as in the report.",
-        "genes[].nucleotide.range"),
+    Column("gene_ranges", RANGES, ("nucleotide", "range"),
+           "The gene's ranges on the genome, as in the report.", within=GENE),
     Doc("cds_index", pa.int32(),
         "Position of the CDS in the gene's `cds`, from 0 (null for a gene without CDS).",
         "genes[].cds[i]"),
-    Doc("protein_accession", pa.string(),
-        "Protein accession.version; joins `protein_sequences.accession`.",
-        "genes[].cds[].accession"),
-    Doc("protein_name", pa.string(), "Protein name.", "genes[].cds[].name"),
-    Doc("other_names", STRINGS, "Other protein names.", "genes[].cds[].otherNames"),
-    Doc("protein_completeness", pa.string(), "COMPLETE, PARTIAL or UNKNOWN.",
-        "genes[].cds[].proteinCompleteness"),
-    Doc("cds_id", pa.string(),
-        "The CDS sequence id, e.g. `NC_045512.2:266-21555`; joins `cds_sequences.id`.",
-        "genes[].cds[].nucleotide.seqId"),
-    Doc("protein_id", pa.string(),
-        "The protein sequence id, e.g. `YP_009724389.1:1-7096`; joins `protein_sequences.id`.",
-        "genes[].cds[].protein.seqId"),
+    Column("protein_accession", pa.string(), ("accession",),
+           "Protein accession.version; joins `protein_sequences.accession`.", within=CDS),
+    Column("protein_name", pa.string(), ("name",), "Protein name.", within=CDS),
+    Column("other_names", STRINGS, ("otherNames",), "Other protein names.", within=CDS),
+    Column("protein_completeness", pa.string(), ("proteinCompleteness",),
+           "COMPLETE, PARTIAL or UNKNOWN.", within=CDS),
+    Column("cds_id", pa.string(), ("nucleotide", "seqId"),
+           "The CDS sequence id, e.g. `NC_045512.2:266-21555`; joins `cds_sequences.id`.",
+           within=CDS),
+    Column("protein_id", pa.string(), ("protein", "seqId"),
+           "The protein sequence id, e.g. `YP_009724389.1:1-7096`; joins "
+           "`protein_sequences.id`.", within=CDS),
     Doc("cds_begin", pa.int64(), "Smallest coordinate of the CDS ranges (1-based).",
         "genes[].cds[].nucleotide.range"),
     Doc("cds_end", pa.int64(), "Largest coordinate of the CDS ranges (1-based).",
         "genes[].cds[].nucleotide.range"),
-    Doc("cds_ranges", RANGES, "The CDS ranges on the genome, in order.",
-        "genes[].cds[].nucleotide.range"),
-    Doc("protein_ranges", RANGES, "The protein's range(s), as in the report.",
-        "genes[].cds[].protein.range"),
+    Column("cds_ranges", RANGES, ("nucleotide", "range"),
+           "The CDS ranges on the genome, in order.", within=CDS),
+    Column("protein_ranges", RANGES, ("protein", "range"),
+           "The protein's range(s), as in the report.", within=CDS),
     Doc("protein_length", pa.int64(),
         "Length of the protein range (end - begin + 1) when the report gives one.",
         "genes[].cds[].protein.range"),
-    Doc("pdb_ids", STRINGS, "PDB identifiers.", "genes[].cds[].pdbIds"),
-    Doc("uniprot_id", pa.string(), "UniProtKB id.", "genes[].cds[].uniProtKb.id"),
-    Doc("uniprot_name", pa.string(), "UniProtKB name.", "genes[].cds[].uniProtKb.name"),
-    Doc("conserved_domains", pa.list_(pa.field("item", CDD)),
-        "CDD domains: list of {accession, name, range {begin, end, ...}} on the protein.",
-        "genes[].cds[].cdd"),
+    Column("pdb_ids", STRINGS, ("pdbIds",), "PDB identifiers.", within=CDS),
+    Column("uniprot_id", pa.string(), ("uniProtKb", "id"), "UniProtKB id.", within=CDS),
+    Column("uniprot_name", pa.string(), ("uniProtKb", "name"), "UniProtKB name.",
+           within=CDS),
+    Column("conserved_domains", pa.list_(pa.field("item", CDD)), ("cdd",),
+           "CDD domains: list of {accession, name, range {begin, end, ...}} on the protein.",
+           within=CDS),
     Doc("mature_peptides", pa.list_(pa.field("item", MATURE_PEPTIDE)),
         "Mature peptides cut from this CDS: list of {accession, name, other_names, "
         "nucleotide_ranges, protein_accession, protein_id (joins `protein_sequences.id`), "
@@ -371,37 +359,18 @@ ANNOTATION_COLUMNS = [
 # ---- the tables ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TableDoc:
-    name: str
-    member: str
-    one_row_per: str
-    columns: list = field(default_factory=list)
-
-    @property
-    def schema(self) -> pa.Schema:
-        return pa.schema([c.arrow_field() for c in self.columns])
-
-
-TABLES: dict[str, TableDoc] = {
-    "genomes": TableDoc("genomes", "data_report.jsonl", "nucleotide record", GENOME_COLUMNS),
-    "genome_sequences": TableDoc("genome_sequences", "genomic.fna", "genome sequence",
-                                 GENOME_SEQUENCE_COLUMNS),
-    "cds_sequences": TableDoc("cds_sequences", "cds.fna", "CDS sequence",
-                              CDS_SEQUENCE_COLUMNS),
-    "protein_sequences": TableDoc("protein_sequences", "protein.faa", "protein sequence",
-                                  PROTEIN_SEQUENCE_COLUMNS),
-    "annotations": TableDoc("annotations", "annotation_report.jsonl",
-                            "annotated CDS (gene fields repeated; a gene without CDS gives "
-                            "one row with null CDS fields)", ANNOTATION_COLUMNS),
-    "biosamples": TableDoc("biosamples", "biosample_report.jsonl", "BioSample",
-                           BIOSAMPLE_COLUMNS),
-}
+def columns(table: str) -> list:
+    """The column declarations of a table (`Column` or `Doc`), in schema order."""
+    return globals()[spec(table).columns]
 
 
 def schema(table: str) -> pa.Schema:
-    """The fixed Arrow schema of a table."""
-    return TABLES[table].schema
+    """The fixed Arrow schema of a table.
+
+    >>> schema("genome_sequences").names
+    ['accession', 'description', 'sequence', 'length']
+    """
+    return pa.schema([c.arrow_field() for c in columns(table)])
 
 
 # ---- documentation -------------------------------------------------------------------------
@@ -413,18 +382,18 @@ def _type_text(t: pa.DataType) -> str:
 
 def table_markdown(table: str) -> str:
     """The documentation page of a table, generated from its column declarations."""
-    t = TABLES[table]
+    t = spec(table)
     lines = [
         f"# `{t.name}`",
         "",
-        f"Source member: `ncbi_dataset/data/{t.member}`. One row per {t.one_row_per}.",
+        f"Source member: `{t.usual_member}`. One row per {t.one_row_per}.",
         "Rows keep file order. Generated from `vpkg/schema.py` by "
         "`python -m vpkg.schema docs/tables`; do not edit by hand.",
         "",
         "| column | Arrow type | from | meaning |",
         "|---|---|---|---|",
     ]
-    for c in t.columns:
+    for c in columns(table):
         source = c.source
         source = f"`{source}`" if source else ""
         not_null = " not null" if not c.nullable else ""

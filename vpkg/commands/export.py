@@ -34,12 +34,10 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vpkg.package import open_package
-    from vpkg.sinks.parquet import package_to_parquet
 
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
     with open_package(args.package) as pkg:
-        done = package_to_parquet(
-            pkg,
+        done = pkg.to_parquet(
             args.outdir,
             tables=tables,
             partition_by=args.partition_by,

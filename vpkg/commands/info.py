@@ -25,8 +25,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vpkg.info import format_info, package_info
     from vpkg.package import open_package
-    from vpkg.summary import format_info, package_info
 
     with open_package(args.package) as pkg:
         info = package_info(pkg, verify=not args.no_verify)

@@ -27,7 +27,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vpkg.sinks.warehouse import load
+    from vpkg.package import load
 
     for package in args.packages:  # one at a time, so that each result shows as it is done
         (result,) = load(package, args.db, verify=not args.no_verify, force=args.force,

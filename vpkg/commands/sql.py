@@ -30,10 +30,10 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from vpkg.package import open_package
     from vpkg.sinks.duckdb import query
-    from vpkg.sinks.text import write_result
+    from vpkg.sinks.results import write_result
 
     sql = sys.stdin.read() if args.query == "-" else args.query
     with open_package(args.package) as pkg:
-        rows = query(pkg, sql)
+        rows = query(pkg.sources(), sql)
         write_result(rows, args.format, sys.stdout, max_width=max(args.max_width, 4))
     return 0

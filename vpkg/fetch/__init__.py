@@ -1,7 +1,7 @@
 """Fetch layer: download NCBI Datasets v2 virus genome data packages.
 
 ``params`` validates and encodes parameters, ``session`` talks HTTP (API key, rate limit,
-retries), ``download`` streams, verifies and atomically renames the package, ``chunked``
+retries), ``transfer`` streams, verifies and atomically renames the package, ``chunked``
 splits very long accession lists into several requests whose packages ``merge`` joins.
 """
 
@@ -20,10 +20,6 @@ from vpkg.fetch.chunked import (
     fetch_chunks,
     split_accessions,
 )
-
-# imported before `download` is defined: importing the submodule binds the name `download`
-# in this package, and the function below must win
-from vpkg.fetch.download import fetch
 from vpkg.fetch.params import (
     DEFAULT_INCLUDE_SEQUENCE,
     build_request,
@@ -32,6 +28,7 @@ from vpkg.fetch.params import (
     resolve_dest,
 )
 from vpkg.fetch.session import Client, RetryPolicy
+from vpkg.fetch.transfer import fetch
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "RetryPolicy", "download"]
 

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
+from vpkg import progress as progress_bars
 from vpkg.errors import DownloadError, ParameterError, VpkgError
-from vpkg.fetch.download import receive, temporary_beside, verify
 from vpkg.fetch.merge import merge_packages
 from vpkg.fetch.params import DownloadRequest
 from vpkg.fetch.session import Client
-from vpkg.progress import progress_bar, show_progress
+from vpkg.fetch.transfer import receive, temporary_beside, verify
 
 log = logging.getLogger("vpkg.fetch")
 
@@ -90,7 +90,6 @@ def fetch_chunks(
     DownloadError
         When a chunk fails (its number and accessions named), or the merge fails.
     """
-    show = show_progress(progress)
     total = len(requests)
     log.info("NCBI Datasets: %d accessions in %d requests", _count(requests), total)
     with ExitStack() as stack:
@@ -100,12 +99,13 @@ def fetch_chunks(
             method, url, body = request.post(base_url)
             client.restart_budget()
             try:
-                receive(client, method, url, body, tmp, show, f"{dest.name} chunk {number}/{total}")
+                receive(client, method, url, body, tmp, progress,
+                        f"{dest.name} chunk {number}/{total}")
             except DownloadError as exc:
                 raise _chunk_error(exc, number, total, request.accessions) from exc
             parts.append(tmp)
         merged = stack.enter_context(temporary_beside(dest, "merged"))
-        _merge(parts, merged, show, f"{dest.name} merging {total} chunks")
+        _merge(parts, merged, progress, f"{dest.name} merging {total} chunks")
         problem = verify(merged)
         if problem is not None:  # a bug, or the disk: the chunks were verified
             raise DownloadError(f"the merged package is damaged: {problem}; try again")
@@ -113,9 +113,9 @@ def fetch_chunks(
     return dest
 
 
-def _merge(parts: list[Path], merged: Path, show: bool, label: str) -> None:
+def _merge(parts: list[Path], merged: Path, progress: bool | None, label: str) -> None:
     try:
-        with progress_bar(None, label, enabled=show) as bar:
+        with progress_bars.bar(None, label, progress) as bar:
             merge_packages(parts, merged, progress=bar.update)
     except DownloadError:
         raise

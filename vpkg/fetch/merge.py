@@ -20,26 +20,23 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
-from vpkg.package import CATALOG, DATA_DIR, MD5SUMS, Package, open_package
+from vpkg.container import CATALOG, DATA_DIR, MD5SUMS, Container, open_container
+from vpkg.tables import TABLES
 
 log = logging.getLogger("vpkg.fetch")
 
 BLOCK = 1 << 20
 README = "README.md"
-BIOSAMPLES = "biosample_report.jsonl"
+BIOSAMPLES = TABLES["biosamples"].file_name
 #: Longest BioSample line that is de-duplicated; longer ones are copied through as they are.
 MAX_LINE = 64 << 20
-# data member -> catalog fileType, in the order of NCBI's catalogs
+# data member -> catalog fileType, in the order of NCBI's catalogs (the data report first,
+# then by file type)
 FILE_TYPES = {
-    "data_report.jsonl": "DATA_REPORT",
-    "annotation_report.jsonl": "ANNOTATION_REPORT",
-    BIOSAMPLES: "BIOSAMPLE_REPORT",
-    "cds.fna": "CDS_NUCLEOTIDE_FASTA",
-    "genomic.fna": "GENOMIC_NUCLEOTIDE_FASTA",
-    "protein.faa": "PROTEIN_FASTA",
-    "virus_dataset.md": "README",
-}
-FASTA = frozenset({"cds.fna", "genomic.fna", "protein.faa"})
+    t.file_name: t.file_type
+    for t in sorted(TABLES.values(), key=lambda t: (t.file_type != "DATA_REPORT", t.file_type))
+} | {"virus_dataset.md": "README"}
+FASTA = frozenset(t.file_name for t in TABLES.values() if t.fasta)
 FIRST_ONLY = frozenset({"virus_dataset.md"})
 KNOWN = frozenset({README, MD5SUMS, CATALOG} | {f"{DATA_DIR}/{n}" for n in FILE_TYPES})
 BOM = b"\xef\xbb\xbf"
@@ -93,7 +90,7 @@ def merge_packages(
     dest = Path(dest)
     try:
         with ExitStack() as stack:
-            packages = [stack.enter_context(open_package(s)) for s in sources]
+            packages = [stack.enter_context(open_container(s)) for s in sources]
             with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
                 return _write(packages, out, progress)
     except BaseException:
@@ -101,7 +98,7 @@ def merge_packages(
         raise
 
 
-def _write(packages: list[Package], out: zipfile.ZipFile, progress) -> dict[str, str]:
+def _write(packages: list[Container], out: zipfile.ZipFile, progress) -> dict[str, str]:
     for package in packages:
         extra = [m for m in package.members() if m not in KNOWN]
         if extra:
@@ -144,7 +141,7 @@ def _needs_zip64(bound: int) -> bool:
     return bound * 1.05 > zipfile.ZIP64_LIMIT
 
 
-def _concatenate(chunks: list[Package], member: str, sink: _Sink, fasta: bool, biosamples: bool):
+def _concatenate(chunks: list[Container], member: str, sink: _Sink, fasta: bool, biosamples: bool):
     seen: set = set()
     for package in chunks:
         with package.open_member(member) as src:
@@ -199,7 +196,7 @@ def _biosample_key(line: bytes) -> object:
     return line.strip()
 
 
-def _api_version(packages: list[Package]) -> str:
+def _api_version(packages: list[Container]) -> str:
     versions = [p.api_version for p in packages if isinstance(p.api_version, str)]
     return versions[0] if versions else "V2"
 

@@ -12,6 +12,7 @@ from typing import IO
 
 import pyarrow as pa
 
+from vpkg import schema
 from vpkg.readers.jsonl import (
     extra_text,
     extract,
@@ -19,32 +20,17 @@ from vpkg.readers.jsonl import (
     record_batches,
     require_accession,
 )
-from vpkg.schema import CDD, RANGES, STRINGS, Column, schema
+from vpkg.schema import ANNOTATION_COLUMNS, RANGES, STRINGS, Column
 
 _S = pa.string()
-RECORD = [
-    Column("accession", _S, ("accession",), ""),
-    Column("isolate_name", _S, ("isolateName",), ""),
-]
-GENE = [
-    Column("gene_name", _S, ("name",), ""),
-    Column("gene_id", pa.int64(), ("geneId",), ""),
-    Column("gene_ranges", RANGES, ("nucleotide", "range"), ""),
-]
-CDS = [
-    Column("protein_accession", _S, ("accession",), ""),
-    Column("protein_name", _S, ("name",), ""),
-    Column("other_names", STRINGS, ("otherNames",), ""),
-    Column("protein_completeness", _S, ("proteinCompleteness",), ""),
-    Column("cds_id", _S, ("nucleotide", "seqId"), ""),
-    Column("cds_ranges", RANGES, ("nucleotide", "range"), ""),
-    Column("protein_id", _S, ("protein", "seqId"), ""),
-    Column("protein_ranges", RANGES, ("protein", "range"), ""),
-    Column("pdb_ids", STRINGS, ("pdbIds",), ""),
-    Column("uniprot_id", _S, ("uniProtKb", "id"), ""),
-    Column("uniprot_name", _S, ("uniProtKb", "name"), ""),
-    Column("conserved_domains", pa.list_(pa.field("item", CDD)), ("cdd",), ""),
-]
+
+
+def _read_from(within: str) -> list[Column]:
+    """The declared annotation columns read from the JSON objects at ``within``."""
+    return [c for c in ANNOTATION_COLUMNS if isinstance(c, Column) and c.within == within]
+
+
+RECORD, GENE, CDS = _read_from(""), _read_from(schema.GENE), _read_from(schema.CDS)
 PEPTIDE = [
     Column("accession", _S, ("accession",), ""),
     Column("name", _S, ("name",), ""),
@@ -59,7 +45,7 @@ PEPTIDE = [
 
 def batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
     """Record batches of the ``annotations`` table, in file order."""
-    yield from record_batches(_rows(stream, where), schema("annotations"), batch_size)
+    yield from record_batches(_rows(stream, where), schema.schema("annotations"), batch_size)
 
 
 def _rows(stream: IO[bytes], where: str) -> Iterator[dict]:

@@ -23,7 +23,7 @@ def _harmonize(row: dict) -> dict:
     for pair in row.get("attributes") or []:
         if pair and pair.get("name") is not None:
             attributes.setdefault(pair["name"], pair.get("value"))
-    for column, _key, attribute in HARMONIZED:
-        if row.get(column) is None and attribute in attributes:
-            row[column] = attributes[attribute]
+    for column in HARMONIZED:
+        if row.get(column) is None and column in attributes:
+            row[column] = attributes[column]
     return row

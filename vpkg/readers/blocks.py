@@ -19,11 +19,11 @@ from typing import IO
 
 import pyarrow as pa
 
+from vpkg.container.prefetch import prefetch
 from vpkg.errors import FormatError
 from vpkg.readers import jsonl
 from vpkg.readers.jsonl import parse_line, record_batches, report_rows_of
 from vpkg.readers.native import NativeReport
-from vpkg.readers.prefetch import prefetch
 from vpkg.schema import Column
 
 BLOCK = 4 << 20

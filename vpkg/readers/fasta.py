@@ -1,7 +1,7 @@
 """FASTA members (``genomic.fna``, ``cds.fna``, ``protein.faa``) -> sequence tables.
 
 The member is read in large blocks (without copying them when the stream hands out its own
-chunks, see `vpkg.inflate`); record starts are found with ``memchr``-fast single-byte
+chunks, see `vpkg.container.inflate`); record starts are found with ``memchr``-fast single-byte
 searches, each sequence loses its line breaks in one C-level ``replace``, and the batch's
 sequences are joined straight into the data buffer of an Arrow ``large_string`` array. A
 batch closes at ``batch_size`` records or `MAX_BATCH_BYTES` of sequence, whichever comes

@@ -1,108 +1,63 @@
-"""DuckDB views over a package: SQL on genomes, sequences, annotations and BioSamples.
+"""DuckDB views over table sources: SQL on genomes, sequences, annotations and BioSamples.
 
-Each table the package holds becomes a view backed by a `TableStream`, an object exporting
-the Arrow PyCapsule stream interface: DuckDB asks it for a fresh stream at every scan, so
-every query that reads a view re-reads and re-parses the member in bounded batches (twice
-for a self-join). Nothing is copied up front and memory stays at about one batch per scan,
-but each query pays the parse. For many queries on a large package pass
-``materialize=True``: each table is then read once into a DuckDB temp table (which DuckDB
-can spill to disk) and later queries run at DuckDB speed, with projection and filter
-pushdown.
+Each source becomes a view: a `vpkg.sources.Source` exports the Arrow PyCapsule stream
+interface, and DuckDB asks it for a fresh stream at every scan, so every query that reads a
+view re-reads and re-parses the member in bounded batches (twice for a self-join). Nothing is
+copied up front and memory stays at about one batch per scan, but each query pays the parse.
+For many queries on a large package pass ``materialize=True``: each table is then read once
+into a DuckDB temp table (which DuckDB can spill to disk) and later queries run at DuckDB
+speed, with projection and filter pushdown.
 
 >>> import vpkg
 >>> con = vpkg.open_package("fixtures/real/Rotavirus_J.zip").to_duckdb()
 >>> con.sql("SELECT count(*) FROM genomes JOIN genome_sequences USING (accession)").fetchall()
 [(32,)]
-
-`vpkg.load`, the persistent warehouse, lives in `vpkg.sinks.warehouse`; it is re-exported
-here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from vpkg.errors import ParameterError
-from vpkg.sinks import BATCH_SIZE
-from vpkg.sinks.streams import TableStream, quote, reraise
-from vpkg.sinks.warehouse import load
+from vpkg.sinks.duckdb_common import quote, reraise
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-    from vpkg.package import Package
+    from vpkg.sources import Source
 
-__all__ = ["QueryResult", "TableStream", "load", "package_to_duckdb", "query",
-           "register_views"]
+__all__ = ["QueryResult", "connect", "query", "register_views"]
 
 
-def package_to_duckdb(
-    pkg: Package,
-    con: duckdb.DuckDBPyConnection | None = None,
+def register_views(
+    sources: Sequence[Source],
+    con: duckdb.DuckDBPyConnection,
     *,
-    tables: Iterable[str] | None = None,
     prefix: str = "",
     materialize: bool = False,
-    batch_size: int = BATCH_SIZE,
-) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per table of ``pkg``, named ``prefix + table``.
+) -> list[Source]:
+    """Add one view per source to ``con``, named ``prefix + table``; return the sources.
 
     Parameters
     ----------
-    pkg
-        An open package.
+    sources
+        The tables to expose (``pkg.source(table)`` each).
     con
-        A connection to add the views to; a new in-memory one by default. The views are
-        temporary: they live in this connection only and are never stored in a database file.
-    tables
-        The tables to expose (default: every table the package holds).
+        The connection. The views are temporary: they live in this connection only and are
+        never stored in a database file.
     prefix
         Put before every view name, to query several packages on one connection.
     materialize
         Read each table once into a DuckDB temp table instead of streaming it at every query.
-    batch_size
-        Rows per Arrow batch read from the package.
-
-    Returns
-    -------
-    duckdb.DuckDBPyConnection
-        ``con``, or the new connection.
 
     Raises
     ------
     ParameterError
         When a name is already taken on ``con`` (choose a ``prefix``).
-    MemberNotFoundError
-        When a table asked for in ``tables`` is not in the package.
-
-    Examples
-    --------
-    >>> import vpkg
-    >>> pkg = vpkg.open_package("fixtures/real/Hantavirus_Z10.zip")
-    >>> con = pkg.to_duckdb(prefix="hanta_")
-    >>> con.sql("SELECT count(*) FROM hanta_genomes").fetchall()
-    [(9,)]
     """
-    con = con if con is not None else _connect()
-    register_views(pkg, con, tables=tables, prefix=prefix, materialize=materialize,
-                   batch_size=batch_size)
-    return con
-
-
-def register_views(
-    pkg: Package,
-    con: duckdb.DuckDBPyConnection,
-    *,
-    tables: Iterable[str] | None = None,
-    prefix: str = "",
-    materialize: bool = False,
-    batch_size: int = BATCH_SIZE,
-) -> list[TableStream]:
-    """Add the views of ``pkg`` to ``con``; return their streams (see `package_to_duckdb`)."""
-    chosen = list(pkg.tables() if tables is None else tables)
-    streams = [TableStream(pkg, t, batch_size) for t in chosen]
-    taken = _names(con) & {prefix + t for t in chosen}
+    streams = list(sources)
+    taken = _names(con) & {prefix + s.table for s in streams}
     if taken:
         raise ParameterError(
             f"the DuckDB connection already has a table or view named "
@@ -127,13 +82,13 @@ def register_views(
 
 
 class QueryResult:
-    """The rows of a query on a package's views, fetched as DuckDB streams them.
+    """The rows of a query on the views of some sources, fetched as DuckDB streams them.
 
     Reading a member can still fail while rows are fetched; the package's error is then
     raised, as by `query`.
     """
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, streams: list[TableStream]):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, streams: list[Source]):
         self._cursor = cursor
         self._streams = streams
 
@@ -160,9 +115,9 @@ class QueryResult:
 
 
 def query(
-    pkg: Package, sql: str, con: duckdb.DuckDBPyConnection | None = None
+    sources: Sequence[Source], sql: str, con: duckdb.DuckDBPyConnection | None = None
 ) -> QueryResult:
-    """Run ``sql`` on the views of ``pkg``; return its rows, to fetch.
+    """Run ``sql`` on one view per source; return its rows, to fetch.
 
     Raises
     ------
@@ -176,20 +131,21 @@ def query(
     --------
     >>> import vpkg
     >>> pkg = vpkg.open_package("fixtures/real/Rotavirus_J.zip")
-    >>> query(pkg, "SELECT count(*) FROM genome_sequences").fetchall()
+    >>> query(pkg.sources(), "SELECT count(*) FROM genome_sequences").fetchall()
     [(32,)]
     """
     import duckdb
 
-    con = con if con is not None else _connect()
-    streams = register_views(pkg, con)
+    con = con if con is not None else connect()
+    streams = register_views(sources, con)
     try:
         return QueryResult(con.execute(sql), streams)
     except duckdb.Error as exc:
         reraise(exc, streams, "the query failed")
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def connect() -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection."""
     import duckdb
 
     return duckdb.connect()

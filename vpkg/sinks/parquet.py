@@ -26,10 +26,10 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,10 +37,9 @@ import pyarrow.parquet as pq
 
 from vpkg.errors import ParameterError, VpkgError
 from vpkg.schema import schema
-from vpkg.sinks import BATCH_SIZE, table_reader
 
 if TYPE_CHECKING:  # pragma: no cover
-    from vpkg.package import Package
+    from vpkg.sources import Source
 
 ROW_GROUP_BYTES = 64 << 20
 ROW_GROUP_ROWS = 1 << 20
@@ -71,30 +70,32 @@ class Exported:
         return os.fspath(self.path)
 
 
-def package_to_parquet(
-    pkg: Package,
+def write_parquet(
+    sources: Sequence[Source],
     outdir: str | os.PathLike,
     *,
-    tables: Iterable[str] | None = None,
+    metadata: dict[str, str] | None = None,
+    genomes: Source | None = None,
     partition_by: str | None = None,
     compression_level: int | None = None,
     row_group_bytes: int = ROW_GROUP_BYTES,
     row_group_rows: int = ROW_GROUP_ROWS,
-    batch_size: int = BATCH_SIZE,
-    progress: bool | None = None,
-    verify: bool = True,
 ) -> list[Exported]:
-    """Write every table of ``pkg`` as Parquet under ``outdir``.
+    """Write each source as Parquet under ``outdir``: ``<table>.parquet``, or a dataset.
 
     Parameters
     ----------
-    pkg
-        An open package.
+    sources
+        The tables to write (``pkg.source(table)`` each), in the order to write them.
     outdir
         The output folder (created when missing). Existing outputs of the same tables are
         replaced, each in one rename.
-    tables
-        The tables to write (default: every table the package holds).
+    metadata
+        Key-value metadata for every file (`vpkg.container.integrity.provenance`); each
+        file also gets ``vpkg.table`` and ``vpkg.member``.
+    genomes
+        The package's ``genomes`` source, for tables that take a partition value from their
+        genome (None: such tables are written as one file).
     partition_by
         A column to partition by, or ``"collection_year"`` (the year of
         ``collection_date``). Each table holding that column is written as a Hive-style
@@ -106,18 +107,11 @@ def package_to_parquet(
         zstd level (default: the library's, 1).
     row_group_bytes, row_group_rows
         Target size of a row group: Arrow bytes, and at most this many rows.
-    batch_size
-        Rows per Arrow batch read from the package.
-    progress
-        Show a progress bar: None (default) on a terminal only.
-    verify
-        Check every zip CRC and ``md5sum.txt`` entry first (`Package.verify`), so that a
-        damaged package writes nothing. False skips that extra read of the package.
 
     Returns
     -------
     list[Exported]
-        One entry per table written, in table order.
+        One entry per table written, in the order of ``sources``.
 
     Examples
     --------
@@ -128,49 +122,38 @@ def package_to_parquet(
     >>> ds.dataset(done[0].path, partitioning="hive").count_rows()
     32
     """
-    from vpkg.progress import progress_bar
-    from vpkg.sinks.provenance import package_md5, provenance
-
-    chosen = list(pkg.tables() if tables is None else tables)
-    for table in chosen:
-        pkg.member_for(table)  # raises for a table the package lacks
     if row_group_bytes < 1 or row_group_rows < 1:
         raise ParameterError("row group sizes must be positive", parameter="row_group_bytes")
-    plan = {t: _partition_plan(pkg, t, partition_by) for t in chosen}
+    plan = {s.table: _partition_plan(s.table, partition_by, genomes) for s in sources}
     if partition_by and not any(plan.values()):
         raise ParameterError(
-            f"partition column {partition_by!r}: none of {', '.join(chosen)} has it or takes "
+            f"partition column {partition_by!r}: none of {', '.join(plan)} has it or takes "
             f"it from its genome; use {COLLECTION_YEAR!r} or a column from docs/tables/",
             parameter="partition_by",
         )
-    digests = pkg.verify() if verify else None
     created = not Path(outdir).exists()
     out = _output_dir(outdir)
-    meta = provenance(pkg, package_md5(pkg, digests))
     writer = _Writer(compression_level, row_group_bytes, row_group_rows)
-    reads = [pkg.member_for(t) for t in chosen]
-    if any(p and p.lookup for p in plan.values()):
-        reads.append(pkg.member_for("genomes"))
-    total = sum(pkg.member_size(m) for m in reads)
     staging = Path(tempfile.mkdtemp(prefix=".vpkg-export-", dir=out))
     try:
         done = []
-        with progress_bar(total, pkg.path.name, progress, members=len(reads)) as bar:
-            lookups: dict[str, pa.Table] = {}
-            for table in chosen:
-                metadata = {**meta, "vpkg.table": table, "vpkg.member": pkg.member_for(table)}
-                reader = table_reader(pkg, table, batch_size, bar)
-                part = plan[table]
-                if part is None:
-                    target = staging / f"{table}.parquet"
-                    rows = writer.write_file(reader, target, metadata)
-                else:
-                    if part.lookup and part.column not in lookups:
-                        lookups[part.column] = _genome_values(pkg, part.column, batch_size, bar)
-                    batches = part.batches(reader, lookups.get(part.column))
-                    target = staging / table
-                    rows = writer.write_dataset(batches, target, metadata, part.column)
-                done.append(Exported(table, out / target.name, rows, part and part.column))
+        lookups: dict[str, pa.Table] = {}
+        for source in sources:
+            table = source.table
+            file_metadata = {**(metadata or {}), "vpkg.table": table,
+                             "vpkg.member": source.member}
+            reader = source.reader()
+            part = plan[table]
+            if part is None:
+                target = staging / f"{table}.parquet"
+                rows = writer.write_file(reader, target, file_metadata)
+            else:
+                if part.lookup and part.column not in lookups:
+                    lookups[part.column] = _genome_values(genomes, part.column)
+                batches = part.batches(reader, lookups.get(part.column))
+                target = staging / table
+                rows = writer.write_dataset(batches, target, file_metadata, part.column)
+            done.append(Exported(table, out / target.name, rows, part and part.column))
         _move_into_place(staging, out, [d.path.name for d in done])
         return done
     except OSError as exc:
@@ -216,7 +199,7 @@ class _Partition:
         return pa.RecordBatchReader.from_batches(out_schema, generate())
 
 
-def _partition_plan(pkg: Package, table: str, column: str | None) -> _Partition | None:
+def _partition_plan(table: str, column: str | None, genomes: Source | None) -> _Partition | None:
     if not column:
         return None
     names = schema(table).names
@@ -226,7 +209,7 @@ def _partition_plan(pkg: Package, table: str, column: str | None) -> _Partition 
         _check_plain(table, column)
         return _Partition(column, column)
     genome_column = column == COLLECTION_YEAR or column in schema("genomes").names
-    if table in GENOME_LINKED and genome_column and "genomes" in pkg.tables():
+    if table in GENOME_LINKED and genome_column and genomes is not None:
         if column != COLLECTION_YEAR:
             _check_plain("genomes", column)
         return _Partition(column, None, lookup=True)
@@ -255,10 +238,10 @@ def collection_year(dates: pa.Array) -> pa.Array:
     return pc.if_else(ok, years, pa.scalar(None, pa.string())).cast(pa.int32())
 
 
-def _genome_values(pkg: Package, column: str, batch_size: int, bar: Any) -> pa.Table:
+def _genome_values(genomes: Source, column: str) -> pa.Table:
     """(accession, value) of every genome, for tables partitioned by a genome column."""
     accessions, values = [], []
-    for batch in table_reader(pkg, "genomes", batch_size, bar):
+    for batch in genomes.batches():
         accessions.append(batch.column("accession"))
         source = batch.column("collection_date" if column == COLLECTION_YEAR else column)
         values.append(collection_year(source) if column == COLLECTION_YEAR else source)

@@ -40,30 +40,20 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vpkg.errors import ParameterError, VpkgError
-from vpkg.schema import TABLES, schema
-from vpkg.sinks import BATCH_SIZE
-from vpkg.sinks.streams import ORDINAL, TableStream, quote, reraise
+from vpkg.schema import schema
+from vpkg.sinks.duckdb_common import duckdb_message, quote, reraise
+from vpkg.sources import ORDINAL
+from vpkg.tables import TABLES
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-    from vpkg.package import Package
-
-#: The primary key of each warehouse table (``annotations`` has none: it is replaced as the
-#: set of rows of an accession).
-KEYS: dict[str, tuple[str, ...]] = {
-    "genomes": ("accession",),
-    "genome_sequences": ("accession",),
-    "cds_sequences": ("id",),
-    "protein_sequences": ("id",),
-    "annotations": (),
-    "biosamples": ("accession",),
-}
+    from vpkg.sources import Source
 
 PACKAGES_COLUMNS = [
     ("file", "VARCHAR NOT NULL"),
@@ -115,120 +105,57 @@ class LoadResult:
         )
 
 
-def load(
-    packages: str | os.PathLike | Package | Iterable[str | os.PathLike | Package],
-    db: str | os.PathLike | duckdb.DuckDBPyConnection,
+def load_sources(
+    con: duckdb.DuckDBPyConnection,
+    sources: Mapping[str, Source],
     *,
-    verify: bool = True,
-    force: bool = False,
-    progress: bool | None = None,
-    batch_size: int = BATCH_SIZE,
-) -> list[LoadResult]:
-    """Upsert packages into a persistent DuckDB warehouse, one transaction per package.
+    file: str,
+    md5: str,
+    api_version: str | None = None,
+) -> LoadResult:
+    """Load one package's tables into the warehouse open on ``con``, in one transaction.
 
     Parameters
     ----------
-    packages
-        A package (path or `Package`) or several.
-    db
-        The DuckDB database file (created when missing), or an open connection.
-    verify
-        Check every CRC and md5 of a package before loading it (`Package.verify`).
-    force
-        Load a package even when its md5 is already recorded in ``packages``.
-    progress
-        Show a progress bar: None (default) on a terminal only.
-    batch_size
-        Rows per Arrow batch read from a package.
-
-    Returns
-    -------
-    list[LoadResult]
-        One per package, in order.
+    con
+        A connection to the warehouse database (tables are created on first load).
+    sources
+        table -> its source, for every table the package holds (tables it lacks are left
+        alone). Each is read once.
+    file, md5, api_version
+        The package, as recorded in the ``packages`` table.
 
     Raises
     ------
     VpkgError
-        When a package cannot be read or verified, or the database cannot be opened or holds
-        tables with other columns. Packages loaded before the failing one stay loaded.
-
-    Examples
-    --------
-    >>> import tempfile, os, vpkg
-    >>> db = os.path.join(tempfile.mkdtemp(), "wh.duckdb")
-    >>> (result,) = vpkg.load(["fixtures/real/Rotavirus_J.zip"], db)
-    >>> result.genomes_new, result.rows_inserted
-    (32, {'genomes': 32, 'genome_sequences': 32})
+        When a source cannot be read, or the database holds tables with other columns. The
+        warehouse is then as it was before.
     """
-    from vpkg.package import Package, open_package
-
-    items = [packages] if isinstance(packages, str | os.PathLike | Package) else list(packages)
-    con, own = _connection(db)
+    result = LoadResult(file=file, md5=md5)
+    job = _Load(con, sources, result, file)
+    con.begin()
     try:
-        results = []
-        for item in items:
-            if isinstance(item, Package):
-                results.append(load_package(item, con, verify=verify, force=force,
-                                            progress=progress, batch_size=batch_size))
-                continue
-            with open_package(item) as pkg:
-                results.append(load_package(pkg, con, verify=verify, force=force,
-                                            progress=progress, batch_size=batch_size))
-        return results
+        job.run()
+        _record_package(con, api_version, result)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
     finally:
-        if own:
-            con.close()
-
-
-def load_package(
-    pkg: Package,
-    con: duckdb.DuckDBPyConnection,
-    *,
-    verify: bool = True,
-    force: bool = False,
-    progress: bool | None = None,
-    batch_size: int = BATCH_SIZE,
-) -> LoadResult:
-    """Load one package into the warehouse open on ``con``, in one transaction (see `load`)."""
-    from vpkg.progress import progress_bar
-    from vpkg.sinks.provenance import package_md5
-
-    md5 = package_md5(pkg)
-    result = LoadResult(file=str(pkg.path.resolve()), md5=md5)
-    if not force and _loaded(con, md5):
-        result.skipped = True
-        return result
-    if verify:
-        pkg.verify()
-    tables = pkg.tables()
-    total = sum(pkg.member_size(pkg.member_for(t)) for t in tables)
-    with progress_bar(total, pkg.path.name, progress, members=len(tables)) as bar:
-        job = _Load(con, pkg, tables, result, batch_size, bar)
-        con.begin()
-        try:
-            job.run()
-            _record_package(con, pkg, result)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        finally:
-            job.unregister()
+        job.unregister()
     return result
 
 
 class _Load:
     """The statements of one package load, run inside the caller's transaction."""
 
-    def __init__(self, con, pkg: Package, tables: list[str], result: LoadResult,
-                 batch_size: int, bar: Any):
+    def __init__(self, con, sources: Mapping[str, Source], result: LoadResult, file: str):
         self.con = con
-        self.pkg = pkg
-        self.held = set(tables)
+        self.sources = sources
+        self.held = set(sources)
         self.result = result
-        self.batch_size = batch_size
-        self.bar = bar
-        self.streams: list[TableStream] = []
+        self.file = file
+        self.streams: list[Source] = []
         self.db = _db(con)
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -236,7 +163,7 @@ class _Load:
         try:
             return self.con.execute(statement)
         except Exception as exc:
-            reraise(exc, self.streams, f"loading {self.pkg.path} failed", query=False)
+            reraise(exc, self.streams, f"loading {self.file} failed", query=False)
 
     def count(self, statement: str) -> int:
         return int(self.sql(statement).fetchall()[0][0])
@@ -269,17 +196,17 @@ class _Load:
     def stage(self, table: str) -> None:
         """Read ``table`` from the package into the temp table ``_vpkg_in_<table>``, with
         its file order in ``_ord`` and duplicates resolved (one copy, no staging table)."""
-        stream = TableStream(self.pkg, table, self.batch_size, ordinal=True, bar=self.bar)
+        stream = self.sources[table].with_options(ordinal=True)
         self.streams.append(stream)
         source = f"{_T}stream_{table}"
         self.con.register(source, stream)
-        key = KEYS[table]
+        key = TABLES[table].key
         if table == "annotations":
             select = _LAST_RECORD.format(source=source)
-        elif table in ("genomes", "biosamples"):
-            date = "update_date" if table == "genomes" else "last_updated"
+        elif TABLES[table].version:
             select = (f"SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY "
-                      f"{key[0]} ORDER BY {date} DESC NULLS LAST, {ORDINAL} DESC) = 1")
+                      f"{key[0]} ORDER BY {TABLES[table].version} DESC NULLS LAST, "
+                      f"{ORDINAL} DESC) = 1")
         else:  # sequences, the bulk: copy once; drop earlier copies of a key, if any
             select = f"SELECT * FROM {source}"
         self.sql(f"CREATE TEMP TABLE {_T}in_{table} AS {select}")
@@ -331,7 +258,7 @@ class _Load:
         """
         if table not in self.held:
             return
-        key = KEYS[table][0]
+        key = TABLES[table].key[0]
         target = self.wh(table)
         # sequence tables were copied in file order, which DuckDB keeps; sorting them again
         # would hold a second copy
@@ -459,8 +386,8 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
             _check_columns(con, db, table, [(name, typ) for name, typ, _ in columns])
             continue
         defs = [f"{quote(n)} {t}{'' if nullable else ' NOT NULL'}" for n, t, nullable in columns]
-        if KEYS[table]:
-            defs.append(f"PRIMARY KEY ({', '.join(KEYS[table])})")
+        if TABLES[table].key:
+            defs.append(f"PRIMARY KEY ({', '.join(TABLES[table].key)})")
         con.execute(f"CREATE TABLE {db}.main.{table} ({', '.join(defs)})")
     if "packages" in existing:
         _check_columns(con, db, "packages", [(n, t.split()[0]) for n, t in PACKAGES_COLUMNS])
@@ -493,7 +420,7 @@ def _check_columns(con, db: str, table: str, expected: list[tuple[str, str]]) ->
         )
 
 
-def _loaded(con: duckdb.DuckDBPyConnection, md5: str) -> bool:
+def is_loaded(con: duckdb.DuckDBPyConnection, md5: str) -> bool:
     """Whether a package with this md5 is recorded in ``packages``."""
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'packages' "
@@ -510,14 +437,16 @@ def _db(con: duckdb.DuckDBPyConnection) -> str:
     return quote(con.execute("SELECT current_database()").fetchall()[0][0])
 
 
-def _record_package(con: duckdb.DuckDBPyConnection, pkg: Package, result: LoadResult) -> None:
+def _record_package(
+    con: duckdb.DuckDBPyConnection, api_version: str | None, result: LoadResult
+) -> None:
     """Add the ``packages`` row of this load (the last statement before the commit)."""
     from vpkg import __version__
 
     values = {
         "file": result.file,
         "md5": result.md5,
-        "api_version": pkg.api_version,
+        "api_version": api_version,
         "vpkg_version": __version__,
         "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         **{f"{t}_rows": result.rows_read.get(t) for t in TABLES},
@@ -534,7 +463,7 @@ def _record_package(con: duckdb.DuckDBPyConnection, pkg: Package, result: LoadRe
                 list(values.values()))
 
 
-def _connection(db) -> tuple[duckdb.DuckDBPyConnection, bool]:
+def connection(db) -> tuple[duckdb.DuckDBPyConnection, bool]:
     """(connection, whether we opened it) for a database path or an open connection."""
     import duckdb
 
@@ -548,8 +477,6 @@ def _connection(db) -> tuple[duckdb.DuckDBPyConnection, bool]:
     try:
         return duckdb.connect(os.fspath(db)), True
     except duckdb.Error as exc:
-        from vpkg.sinks.streams import duckdb_message
-
         raise VpkgError(
             f"{os.fspath(db)}: cannot open the DuckDB database ({duckdb_message(exc)}); check "
             "the path, and that no other process has it open"

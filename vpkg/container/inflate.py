@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from vpkg.readers.prefetch import prefetch
+from vpkg.container.prefetch import prefetch
 
 #: INFLATE says which inflate is in use: "isal" or "zlib".
 try:  # pragma: no cover - which one depends on the environment
@@ -199,6 +199,12 @@ class MemberStream:
         if not line:
             raise StopIteration
         return line
+
+    def readinto(self, buffer) -> int:
+        """Fill ``buffer`` with the next bytes; the count (0 at the end). For `hashlib`."""
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def readable(self) -> bool:
         return True

@@ -15,12 +15,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
+from vpkg import progress as progress_bars
 from vpkg.errors import DownloadError, FormatError, IntegrityError, PackageError
 from vpkg.fetch.session import Client
-from vpkg.progress import Progress, progress_bar, show_progress
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tqdm import tqdm
 
 log = logging.getLogger("vpkg.fetch")
 
@@ -53,7 +57,7 @@ def fetch(
         the budget of attempts.
     """
     with temporary_beside(dest) as tmp:
-        receive(client, method, url, body, tmp, show_progress(progress), dest.name)
+        receive(client, method, url, body, tmp, progress, dest.name)
         os.replace(tmp, dest)
     return dest
 
@@ -83,11 +87,17 @@ def temporary_beside(dest: Path, tag: str = "") -> Iterator[Path]:
 
 
 def receive(
-    client: Client, method: str, url: str, body: dict | None, tmp: Path, show: bool, label: str
+    client: Client,
+    method: str,
+    url: str,
+    body: dict | None,
+    tmp: Path,
+    progress: bool | None,
+    label: str,
 ) -> None:
     """Stream the package into ``tmp`` and verify it, requesting it again while it is damaged
-    and the client's budget lasts. ``label`` names the progress bar."""
-    bar = progress_bar(None, label, enabled=show)
+    and the client's budget lasts. ``label`` names the progress bar (shown as `bar`)."""
+    bar = progress_bars.bar(None, label, progress)
     failures = 0
     with bar:
         while True:
@@ -114,7 +124,7 @@ def receive(
             client.pause(failures)
 
 
-def _receive(response: requests.Response, tmp: Path, bar: Progress) -> str | None:
+def _receive(response: requests.Response, tmp: Path, bar: tqdm) -> str | None:
     """Stream the body into ``tmp``; return a description of what broke, or None."""
     try:
         with open(tmp, "wb") as out:
@@ -128,11 +138,12 @@ def _receive(response: requests.Response, tmp: Path, bar: Progress) -> str | Non
 
 def verify(path: Path) -> str | None:
     """Check every CRC and md5 of the received zip; return what is wrong, or None."""
-    from vpkg.package import open_package
+    from vpkg.container import open_container
+    from vpkg.container.integrity import verify as verify_package
 
     try:
-        with open_package(path) as package:  # closed before os.replace (Windows needs it)
-            package.verify()
+        with open_container(path) as package:  # closed before os.replace (Windows needs it)
+            verify_package(package)
     except (PackageError, IntegrityError, FormatError) as exc:
         detail = str(exc).removeprefix(f"{path}: ")
         detail = re.sub(r"[;,] download (it|the package) again$", "", detail)
