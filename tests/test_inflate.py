@@ -1,4 +1,4 @@
-"""vpkg.container.inflate: zip members read on a second thread give zipfile's bytes and zipfile's errors."""
+"""vpkg.container.inflate: zip members read on a second thread give zipfile's bytes and errors."""
 
 from __future__ import annotations
 

@@ -25,8 +25,7 @@ from vpkg.errors import (
     ParameterError,
     VpkgError,
 )
-
-__version__ = "0.1.0"
+from vpkg.version import __version__
 
 # public name -> module that defines it, imported on first access
 _LAZY = {

@@ -9,8 +9,8 @@ import argparse
 import importlib
 import sys
 
-from vpkg import __version__
 from vpkg.errors import VpkgError
+from vpkg.version import __version__
 
 # subcommand name -> module in vpkg.commands defining `register(subparsers)` and `run(args)`
 COMMANDS = ["download", "info", "export", "sql", "load"]

@@ -13,14 +13,15 @@ download imports no pyarrow. `vpkg.container.integrity` checks CRCs and md5s.
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 import zlib
 from pathlib import Path
 from typing import IO
 
-from vpkg.container.catalog import CATALOG, locate_tables, read_catalog
-from vpkg.errors import MemberNotFoundError, PackageError
+from vpkg.container.catalog import CATALOG, locate_tables
+from vpkg.errors import FormatError, MemberNotFoundError, PackageError
 from vpkg.tables import DATA_DIR, TABLES, by_file_name, spec
 
 __all__ = ["CATALOG", "DATA_DIR", "MD5SUMS", "READ_ERRORS", "Container", "open_container"]
@@ -66,7 +67,7 @@ class Container:
         else:
             self._zip = _open_zip(self.path)
         self._names = self._list_members()
-        self.catalog = read_catalog(self)
+        self.catalog = self._read_catalog()
         self._members = locate_tables(self.catalog, self._names)
 
     def close(self) -> None:
@@ -143,6 +144,22 @@ class Container:
     # ---- internals ---------------------------------------------------------------------------
     def _file(self, member: str) -> Path:
         return self._files[member] if self._files else self._root / member
+
+    def _read_catalog(self) -> dict | None:
+        if CATALOG not in self._names:
+            return None
+        with self.open_member(CATALOG) as fh:
+            raw = fh.read()
+        try:
+            catalog = json.loads(raw.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(
+                f"{self.path}: {CATALOG} is not valid JSON ({exc}); the package is damaged",
+                member=CATALOG,
+            ) from exc
+        if not isinstance(catalog, dict):
+            raise FormatError(f"{self.path}: {CATALOG} is not a JSON object", member=CATALOG)
+        return catalog
 
     def _list_members(self) -> list[str]:
         if self._files:

@@ -1,4 +1,4 @@
-"""``dataset_catalog.json``: read it, and find each table's member through it.
+"""``dataset_catalog.json``: the files it lists, and each table's member through it.
 
 Members are found by the catalog's ``fileType`` when the package has a catalog, and by their
 usual path under ``ncbi_dataset/data/`` otherwise (`vpkg.tables` names both).
@@ -6,36 +6,12 @@ usual path under ``ncbi_dataset/data/`` otherwise (`vpkg.tables` names both).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
 
-from vpkg.errors import FormatError
 from vpkg.tables import DATA_DIR, TABLES
 
-if TYPE_CHECKING:  # pragma: no cover
-    from vpkg.container import Container
-
 CATALOG = f"{DATA_DIR}/dataset_catalog.json"
-
-
-def read_catalog(container: Container) -> dict | None:
-    """The parsed catalog, or None when the package has none."""
-    if CATALOG not in container.members():
-        return None
-    with container.open_member(CATALOG) as fh:
-        raw = fh.read()
-    try:
-        catalog = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(
-            f"{container.path}: {CATALOG} is not valid JSON ({exc}); the package is damaged",
-            member=CATALOG,
-        ) from exc
-    if not isinstance(catalog, dict):
-        raise FormatError(f"{container.path}: {CATALOG} is not a JSON object", member=CATALOG)
-    return catalog
 
 
 def catalog_files(catalog: dict | None) -> Iterator[tuple[str, str]]:

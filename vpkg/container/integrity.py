@@ -104,7 +104,7 @@ def provenance(container: Container, md5: str | None = None) -> dict[str, str]:
 
     The file is recorded by name only, so that exports do not carry local directory names.
     """
-    from vpkg import __version__
+    from vpkg.version import __version__
 
     return {
         "vpkg.package_file": container.path.name,

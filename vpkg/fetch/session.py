@@ -22,8 +22,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
-from vpkg import __version__
 from vpkg.errors import DownloadError
+from vpkg.version import __version__
 
 log = logging.getLogger("vpkg.fetch")
 

@@ -1,25 +1,207 @@
-"""``data_report.jsonl`` (V2, and the older V1) -> the ``genomes`` table."""
+"""``data_report.jsonl`` (V2, and the older V1) -> ``genomes``; the engine of every report
+read in blocks: native where exact, Python elsewhere.
+
+Each block (about `BLOCK` bytes of whole lines) is first given to `NativeReport.parse`. A
+block it refuses is cut in two at a line boundary and each half tried again, so that the
+few lines needing the Python path (`vpkg.readers.jsonl`) are found without giving up the
+native speed for their neighbours; when both halves are refused, or a piece is small, the
+Python path reads it. Either way rows keep file order, and `rebatch` cuts the result into
+batches of at most ``batch_size`` rows.
+
+Reading, line counting and the lineage step of the next block run on a second thread
+(`prefetch`) while pyarrow parses the current one (pyarrow releases the GIL).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO
 
 import pyarrow as pa
 
-from vpkg.readers.blocks import ReportReader, report_batches
-from vpkg.schema import GENOME_COLUMNS, schema
+from vpkg.container.prefetch import prefetch
+from vpkg.errors import FormatError
+from vpkg.readers import jsonl
+from vpkg.readers.json_arrow import NativeReport
+from vpkg.readers.jsonl import parse_line, record_batches, report_rows_of
+from vpkg.schema import GENOME_COLUMNS, Column, schema
 
+BLOCK = 4 << 20
+#: Pieces of at most this many lines are not cut further: the Python path reads them.
+MIN_LINES = 16
+#: Blocks read and prepared (on the prefetch thread) ahead of the one being parsed.
+DEPTH = 2
+_OPEN = 123  # b"{"
 #: Values that repeat verbatim across lines (one per host, one per virus): each
-#: distinct text is read once (see `vpkg.readers.dedupe`).
+#: distinct text is read once (see `vpkg.readers.interning`).
 REPEATED = [("host", "lineage"), ("virus", "lineage")]
 
 
-def batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Record batches of the ``genomes`` table, one row per report line, in file order.
+@dataclass
+class Block:
+    """Whole lines of a report: where they start, how many, whether each is one plain object
+    line (starts with '{'), and the lineage-encoded form of the bytes (see `NativeReport`)."""
 
-    Lines are parsed natively (pyarrow.json) wherever that is exact, and by the Python
-    path otherwise (see `vpkg.readers.blocks`).
+    data: bytes
+    number: int
+    lines: int
+    plain: bool
+    encoded: tuple | None = None
+
+
+def line_blocks(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, tuple]]:
+    """(block of whole lines, number of its first line, `scan` of it), in order."""
+    read = getattr(stream, "read1", None) or stream.read
+    parts: list[bytes] = []
+    size = 0
+    number = 1
+    while True:
+        chunk = read(BLOCK)
+        if chunk:
+            parts.append(chunk)
+            size += len(chunk)
+            if size < BLOCK:  # a zip member hands out smaller chunks: gather a block
+                continue
+        if not parts:
+            return
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        parts, size = [], 0
+        cut = len(data) if not chunk else data.rfind(b"\n") + 1
+        if cut == 0:
+            _check_length(data, number, where)
+            parts, size = [data], len(data)
+            continue
+        block = data if cut == len(data) else data[:cut]
+        if cut < len(data):
+            parts, size = [data[cut:]], len(data) - cut
+        scanned = scan(block)
+        yield block, number, scanned
+        number += scanned[0]
+        if not chunk:
+            return
+
+
+def _check_length(tail: bytes, number: int, where: str) -> None:
+    if len(tail) > jsonl.MAX_LINE_BYTES:
+        raise FormatError(
+            f"{where} line {number}: longer than {jsonl.MAX_LINE_BYTES:,} bytes; this is "
+            "not a JSON Lines report",
+            member=where,
+            line=number,
+        )
+
+
+def scan(block: bytes) -> tuple[int, bool]:
+    """(lines in ``block``, whether every line starts with '{')."""
+    find = block.find
+    plain = block[:1] == b"{"
+    lines = 0
+    last = len(block) - 1
+    at = find(b"\n")
+    while at != -1:
+        lines += 1
+        if at != last and block[at + 1] != _OPEN:
+            plain = False
+        at = find(b"\n", at + 1)
+    if block[-1:] != b"\n" and block:
+        lines += 1
+    return lines, plain
+
+
+class ReportReader:
+    """The tables of a report's blocks, native where exact (see the module docstring)."""
+
+    def __init__(self, where: str, columns: list[Column], schema: pa.Schema,
+                 finish: Callable[[dict], dict] | None = None, native: bool = True,
+                 dedupe: list[tuple[str, ...]] = ()):
+        self.where = where
+        self.columns = columns
+        self.schema = schema
+        self.finish = finish
+        self.native = NativeReport(columns, schema, dedupe) if native else None
+        if self.native is not None and not self.native.enabled:
+            self.native = None
+
+    def prepare(self, data: bytes, number: int, scanned: tuple | None = None) -> Block:
+        """A block with its lines counted and its bytes encoded (on the prefetch thread)."""
+        lines, plain = scanned or scan(data)
+        block = Block(data, number, lines, plain)
+        if self.native is not None and plain and len(data) <= jsonl.MAX_LINE_BYTES:
+            block.encoded = self.native.encode(data)
+        return block
+
+    def tables(self, block: Block) -> Iterator[pa.Table]:
+        """The rows of ``block`` as tables, in order."""
+        table = None
+        if self.native is not None and block.plain and len(block.data) <= jsonl.MAX_LINE_BYTES:
+            table = self.native.parse(block.data, block.lines, block.encoded)
+        if table is not None:
+            yield table
+        elif self.native is None or block.lines <= MIN_LINES:
+            yield self._python(block)
+        else:
+            yield from self._halves(block)
+
+    def _halves(self, block: Block) -> Iterator[pa.Table]:
+        data = block.data
+        cut = data.find(b"\n", len(data) // 2) + 1 or data.rfind(b"\n", 0, len(data) - 1) + 1
+        if cut <= 0 or cut >= len(data):
+            yield self._python(block)
+            return
+        first = self.prepare(data[:cut], block.number)
+        second = self.prepare(data[cut:], block.number + first.lines)
+        parsed = [self.native.parse(p.data, p.lines, p.encoded) if p.plain else None
+                  for p in (first, second)]
+        both_refused = parsed[0] is None and parsed[1] is None
+        for piece, table in zip((first, second), parsed, strict=True):
+            if table is not None:
+                yield table
+            elif both_refused or piece.lines <= MIN_LINES:
+                yield self._python(piece)
+            else:
+                yield from self._halves(piece)
+
+    def _python(self, block: Block) -> pa.Table:
+        records = []
+        for offset, raw in enumerate(block.data.split(b"\n")):
+            number = block.number + offset
+            if len(raw) > jsonl.MAX_LINE_BYTES:
+                _check_length(raw, number, self.where)
+            record = parse_line(raw, number, self.where)
+            if record is not None:
+                records.append((number, record))
+        rows = report_rows_of(records, self.where, self.columns)
+        if self.finish is not None:
+            rows = map(self.finish, rows)
+        batches = list(record_batches(rows, self.schema, 1 << 62))
+        return pa.Table.from_batches(batches, schema=self.schema)
+
+
+def report_batches(
+    stream: IO[bytes], where: str, reader: ReportReader, batch_size: int
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of at most ``batch_size`` rows, in file order."""
+    blocks = prefetch((reader.prepare(*block) for block in line_blocks(stream, where)), DEPTH)
+    try:
+        yield from rebatch((t for block in blocks for t in reader.tables(block)), batch_size)
+    finally:
+        blocks.close()
+
+
+def rebatch(tables: Iterator[pa.Table], batch_size: int) -> Iterator[pa.RecordBatch]:
+    """The tables' rows in batches of at most ``batch_size`` rows, without copying.
+
+    A batch ends at ``batch_size`` rows or at the end of a table (a block), whichever
+    comes first: batches are slices of the parsed blocks.
     """
+    for table in tables:
+        for batch in table.to_batches():
+            for offset in range(0, batch.num_rows, batch_size):
+                yield batch.slice(offset, batch_size)
+
+
+def batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Record batches of the ``genomes`` table, one row per report line, in file order."""
     reader = ReportReader(where, GENOME_COLUMNS, schema("genomes"), dedupe=REPEATED)
     yield from report_batches(stream, where, reader, batch_size)

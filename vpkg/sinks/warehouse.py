@@ -441,7 +441,7 @@ def _record_package(
     con: duckdb.DuckDBPyConnection, api_version: str | None, result: LoadResult
 ) -> None:
     """Add the ``packages`` row of this load (the last statement before the commit)."""
-    from vpkg import __version__
+    from vpkg.version import __version__
 
     values = {
         "file": result.file,

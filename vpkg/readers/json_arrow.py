@@ -17,7 +17,7 @@ could differ from that path's:
   (V1 ``sciName``) -- anything that is not one plain object per line.
 
 So every row this module returns has nothing left over, and ``extra`` is null for it, as
-the Python path gives. Repeated lineage lists are parsed once (`vpkg.readers.dedupe`).
+the Python path gives. Repeated lineage lists are parsed once (`vpkg.readers.interning`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from vpkg.readers.dedupe import ValueCodec
+from vpkg.readers.interning import ValueCodec
 from vpkg.readers.jsonl import _MISSING, convert
 from vpkg.schema import Column, camel
 
@@ -84,7 +84,7 @@ class NativeReport:
     """Parse report blocks natively for ``columns`` (see the module docstring).
 
     ``dedupe`` names the paths of repeated values read once per distinct text (see
-    `vpkg.readers.dedupe`); paths ending in the same key must hold the same columns.
+    `vpkg.readers.interning`); paths ending in the same key must hold the same columns.
     """
 
     def __init__(self, columns: list[Column], schema: pa.Schema,
