@@ -1,6 +1,8 @@
 """Retries, failures and atomicity: every path ends with a verified zip at dest, or nothing.
 
 Time is fake (`policy` fixture): waits are recorded in ``fake_time.sleeps``, never slept.
+Backoff is urllib3's: the first retry waits only for the rate limiter (0.35 s at 3 requests/s),
+retry n >= 2 waits ``backoff_factor * 2**(n-1)`` seconds, at most ``backoff_max``.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def test_429_without_retry_after_backs_off(ncbi, tmp_path, policy, fake_time):
     ncbi.script(status(429), status(429))
     download(tmp_path, policy)
     assert len(ncbi.requests) == 3
-    assert fake_time.sleeps == [1.0, 2.0]
+    assert fake_time.sleeps == [0.35, 2.0]
     assert_verified_at_dest(tmp_path, ncbi)
 
 
@@ -77,7 +79,7 @@ def test_5xx_is_retried(ncbi, tmp_path, policy, fake_time, code):
     ncbi.script(status(code, b"oops"))
     download(tmp_path, policy)
     assert [r.method for r in ncbi.requests] == ["GET", "GET"]
-    assert fake_time.sleeps == [1.0]
+    assert fake_time.sleeps == [0.35]
     assert_verified_at_dest(tmp_path, ncbi)
 
 
@@ -94,7 +96,7 @@ def test_dropped_connection_is_retried(ncbi, tmp_path, policy, fake_time):
     ncbi.script(drop(), drop())
     download(tmp_path, policy)
     assert len(ncbi.requests) == 3
-    assert fake_time.sleeps == [1.0, 2.0]
+    assert fake_time.sleeps == [0.35, 2.0]
     assert_verified_at_dest(tmp_path, ncbi)
 
 
@@ -104,7 +106,7 @@ def test_truncated_zip_is_retried(ncbi, tmp_path, policy, fake_time, mode):
     ncbi.script(truncated(mode))
     download(tmp_path, policy)
     assert len(ncbi.requests) == 2
-    assert fake_time.sleeps == [1.0]
+    assert fake_time.sleeps == [0.35]
     assert_verified_at_dest(tmp_path, ncbi)
 
 
@@ -201,7 +203,7 @@ def test_persistent_503_gives_up_after_the_budget(ncbi, tmp_path, policy, fake_t
     with pytest.raises(vpkg.DownloadError) as info:
         download(tmp_path, policy)
     assert len(ncbi.requests) == policy.attempts == 10
-    assert fake_time.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0]
+    assert fake_time.sleeps == [0.35, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0]
     assert info.value.status == 503
     assert "after 10 attempts: Service Unavailable" in str(info.value)
     assert_nothing_left(tmp_path)
@@ -259,7 +261,7 @@ def test_unreachable_server(tmp_path, fake_time, monkeypatch):
         vpkg.download(
             SEED, tmp_path / "out.zip", base_url=f"http://127.0.0.1:{port}", retry_policy=policy
         )
-    assert fake_time.sleeps == [1.0]
+    assert fake_time.sleeps == [0.35]
     assert_nothing_left(tmp_path)
 
 

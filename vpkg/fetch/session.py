@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader
-from urllib3.util.retry import Retry
+from urllib3.util.retry import RequestHistory, Retry
 
 from vpkg.errors import DownloadError
 from vpkg.version import __version__
@@ -44,8 +44,9 @@ class RetryPolicy:
     attempts
         Total HTTP requests one download may make, the first one included.
     backoff_factor, backoff_max
-        Retry ``n`` (1, 2, ...) waits ``min(backoff_max, backoff_factor * 2**(n-1))`` seconds,
-        unless the server sent ``Retry-After``.
+        urllib3's backoff: the first retry goes at once, retry ``n`` (2, 3, ...) waits
+        ``min(backoff_max, backoff_factor * 2**(n-1))`` seconds, unless the server sent
+        ``Retry-After``. The rate limiter spaces every request, retries included.
     retry_after_max
         Upper bound on a ``Retry-After`` wait, in seconds.
     timeout
@@ -63,8 +64,11 @@ class RetryPolicy:
     clock: Callable[[], float] = time.monotonic
 
     def backoff(self, retry_number: int) -> float:
-        """Seconds to wait before retry number ``retry_number`` (1-based)."""
-        return min(self.backoff_max, self.backoff_factor * 2 ** max(0, retry_number - 1))
+        """Seconds urllib3 waits before retry number ``retry_number`` (1-based)."""
+        failed = RequestHistory("GET", None, None, None, None)
+        retry = Retry(backoff_factor=self.backoff_factor, backoff_max=self.backoff_max,
+                      history=(failed,) * retry_number)
+        return retry.get_backoff_time()
 
 
 class RateLimiter:
@@ -118,9 +122,6 @@ class _Retry(Retry):
         retry = super().new(**kw)
         retry.policy, retry.limiter = self.policy, self.limiter
         return retry
-
-    def get_backoff_time(self) -> float:
-        return self.policy.backoff(len(self.history))
 
     def sleep(self, response=None) -> None:
         wait = None
@@ -195,6 +196,8 @@ class Client:
             status_forcelist=RETRY_STATUSES,
             raise_on_status=False,
             respect_retry_after_header=True,
+            backoff_factor=self.policy.backoff_factor,
+            backoff_max=self.policy.backoff_max,
         )
         retry.policy, retry.limiter = self.policy, self.limiter
         self._adapter.max_retries = retry
