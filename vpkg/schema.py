@@ -226,7 +226,7 @@ GENOME_SEQUENCE_COLUMNS = [
     Doc("sequence", pa.large_string(),
         "Sequence letters exactly as in the file (case kept), line breaks removed.",
         "sequence lines"),
-    Doc("length", pa.int64(), "Number of letters in `sequence`.", "sequence lines",
+    Doc("length", pa.int64(), "Bytes in `sequence`: its letters, as FASTA sequences are ASCII.", "sequence lines",
         nullable=False),
 ]
 
@@ -241,7 +241,7 @@ _FEATURE_COLUMNS = [
     Doc("sequence", pa.large_string(),
         "Sequence letters exactly as in the file (case kept), line breaks removed.",
         "sequence lines"),
-    Doc("length", pa.int64(), "Number of letters in `sequence`.", "sequence lines",
+    Doc("length", pa.int64(), "Bytes in `sequence`: its letters, as FASTA sequences are ASCII.", "sequence lines",
         nullable=False),
 ]
 
