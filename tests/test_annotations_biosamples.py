@@ -1,7 +1,7 @@
 """``annotations`` and ``biosamples`` against the JSON they come from.
 
 Annotations are rebuilt into JSON from the rows (the mapping below is written from
-ncbi/schemas.md, independently of vpkg) and must equal every original line.
+../shared/ncbi/schemas.md, independently of vpkg) and must equal every original line.
 """
 
 from __future__ import annotations

@@ -40,14 +40,18 @@ def test_hostile_member_names_are_never_followed(tmp_path, name):
         for member, content in members.items():
             zf.writestr(member, content)
         zf.writestr(name, b">x\nAC\n")
-    work = tmp_path / "work"
-    work.mkdir()
+    work = tmp_path / "deep" / "er" / "work"
+    work.mkdir(parents=True)
     pkg = vpkg.open_package(path)
+    assert name in pkg.members()  # listed as data, never used as a path
     assert pkg.tables() == ["genomes", "genome_sequences"]
-    assert pkg.table("genome_sequences").num_rows == 2
+    sequences = pkg.table("genome_sequences")
+    assert sequences.num_rows == 2 and "x" not in sequences.column("accession").to_pylist()
     before = set(tmp_path.rglob("*"))
     pkg.verify()
-    assert set(tmp_path.rglob("*")) == before  # reading and verifying write nothing
+    done = pkg.to_parquet(work)
+    written = set(tmp_path.rglob("*")) - before
+    assert written == {work / f"{t}.parquet" for t in pkg.tables()} == {d.path for d in done}
 
 
 def test_catalog_path_escaping_the_package_is_not_followed(tmp_path):

@@ -1,4 +1,4 @@
-"""Every parameter reaches the wire exactly as the spec and api.md say.
+"""Every parameter reaches the wire exactly as the spec and ../shared/ncbi/api.md say.
 
 The server checks each request against fixtures/spec/openapi.yaml and answers 400 to any
 violation (unknown name, bad enum, comma-joined array, bare date...), so `problems == []`
@@ -92,7 +92,7 @@ def test_accessions_are_comma_joined_in_the_path(ncbi, tmp_path, policy):
 
 
 def test_seed_example_with_every_filter(ncbi, tmp_path, policy):
-    """api.md 2.3a: the documented example, sent the way the live API accepts it."""
+    """../shared/ncbi/api.md 2.3a: the documented example, sent the way the live API accepts it."""
     record = fetch(
         ncbi,
         tmp_path,

@@ -1,6 +1,6 @@
 """The ``genomes`` table against the JSON it comes from: every value kept, nothing invented.
 
-The mapping below is written from CONTRACT.md, independently of vpkg/schema.py.
+The mapping below is written from ../shared/CONTRACT.md, independently of vpkg/schema.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from conftest import REAL, SAMPLES, build_dir, leaves, zip_members
 
 import vpkg
 
-# JSON path (camelCase) -> column, as CONTRACT.md states it
+# JSON path (camelCase) -> column, as ../shared/CONTRACT.md states it
 SCALARS = {
     ("accession",): "accession",
     ("sourceDatabase",): "source_database",

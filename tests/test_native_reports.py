@@ -16,13 +16,12 @@ import pytest
 from conftest import REAL, SAMPLES, build_dir, zip_members
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from vpkg.readers.report import ReportReader, report_batches
 
 import vpkg
 from vpkg.errors import FormatError
 from vpkg.readers import json_arrow as native
 from vpkg.readers import report as blocks
-from vpkg.readers.report import REPEATED
+from vpkg.readers.report import REPEATED, ReportReader, report_batches
 from vpkg.schema import GENOME_COLUMNS, schema
 
 SAMPLE_FILES = ["data_report.diverse_40_viruses.jsonl", "data_report.v1_sars-cov-2.20.jsonl",

@@ -24,13 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vpkg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"vpkg.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"vpkg.commands.{name}":
-                raise
-            continue  # a subcommand not built yet
-        module.register(sub)
+        importlib.import_module(f"vpkg.commands.{name}").register(sub)
     return parser
 
 

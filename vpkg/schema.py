@@ -226,8 +226,8 @@ GENOME_SEQUENCE_COLUMNS = [
     Doc("sequence", pa.large_string(),
         "Sequence letters exactly as in the file (case kept), line breaks removed.",
         "sequence lines"),
-    Doc("length", pa.int64(), "Bytes in `sequence`: its letters, as FASTA sequences are ASCII.", "sequence lines",
-        nullable=False),
+    Doc("length", pa.int64(), "Bytes in `sequence`: its letters, as FASTA sequences are ASCII.",
+        "sequence lines", nullable=False),
 ]
 
 _FEATURE_COLUMNS = [
@@ -241,8 +241,8 @@ _FEATURE_COLUMNS = [
     Doc("sequence", pa.large_string(),
         "Sequence letters exactly as in the file (case kept), line breaks removed.",
         "sequence lines"),
-    Doc("length", pa.int64(), "Bytes in `sequence`: its letters, as FASTA sequences are ASCII.", "sequence lines",
-        nullable=False),
+    Doc("length", pa.int64(), "Bytes in `sequence`: its letters, as FASTA sequences are ASCII.",
+        "sequence lines", nullable=False),
 ]
 
 CDS_SEQUENCE_COLUMNS = [
@@ -377,7 +377,7 @@ def schema(table: str) -> pa.Schema:
 
 
 def _type_text(t: pa.DataType) -> str:
-    return str(t).replace("<item: ", "<").replace("large_string", "large_string")
+    return str(t).replace("<item: ", "<")
 
 
 def table_markdown(table: str) -> str:

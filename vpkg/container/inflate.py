@@ -261,7 +261,7 @@ class _Stored:
     needs_input = True
     eof = False
 
-    def decompress(self, data: bytes, max_length: int) -> bytes:
+    def decompress(self, data: bytes, max_length: int) -> bytes:  # noqa: ARG002 - the interface
         return data
 
 

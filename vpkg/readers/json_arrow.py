@@ -187,13 +187,11 @@ class NativeReport:
                 array = values[codec][relative].take(_at(table, container))
             else:
                 array = _at(table, column.path)
-            if codec in values:
-                pass
-            elif pa.types.is_date32(column.type):
-                array = _dates(array)
-            elif array.type != column.type:  # same layout, snake_case field names
-                array = pa.chunked_array([c.view(column.type) for c in array.chunks],
-                                         column.type)
+                if pa.types.is_date32(column.type):
+                    array = _dates(array)
+                elif array.type != column.type:  # same layout, snake_case field names
+                    array = pa.chunked_array([c.view(column.type) for c in array.chunks],
+                                             column.type)
             if array is None:
                 return None
             if column.absent is not None:

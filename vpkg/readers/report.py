@@ -14,7 +14,7 @@ Reading, line counting and the lineage step of the next block run on a second th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -113,12 +113,10 @@ class ReportReader:
     """The tables of a report's blocks, native where exact (see the module docstring)."""
 
     def __init__(self, where: str, columns: list[Column], schema: pa.Schema,
-                 finish: Callable[[dict], dict] | None = None, native: bool = True,
-                 dedupe: list[tuple[str, ...]] = ()):
+                 native: bool = True, dedupe: list[tuple[str, ...]] = ()):
         self.where = where
         self.columns = columns
         self.schema = schema
-        self.finish = finish
         self.native = NativeReport(columns, schema, dedupe) if native else None
         if self.native is not None and not self.native.enabled:
             self.native = None
@@ -172,8 +170,6 @@ class ReportReader:
             if record is not None:
                 records.append((number, record))
         rows = report_rows_of(records, self.where, self.columns)
-        if self.finish is not None:
-            rows = map(self.finish, rows)
         batches = list(record_batches(rows, self.schema, 1 << 62))
         return pa.Table.from_batches(batches, schema=self.schema)
 

@@ -185,7 +185,8 @@ class _Partition:
         base = reader.schema
         if self.source == self.column:
             return reader
-        out_schema = base.append(pa.field(self.column, _partition_type(self.column, values)))
+        value_type = values.schema.field("value").type if values is not None else pa.int32()
+        out_schema = base.append(pa.field(self.column, value_type))
 
         def generate() -> Iterator[pa.RecordBatch]:
             for batch in reader:
@@ -250,10 +251,6 @@ def _genome_values(genomes: Source, column: str) -> pa.Table:
         "accession": pa.concat_arrays(accessions) if accessions else pa.array([], pa.string()),
         "value": pa.concat_arrays(values) if values else pa.array([], value_type),
     })
-
-
-def _partition_type(column: str, values: pa.Table | None) -> pa.DataType:
-    return values.schema.field("value").type if values is not None else pa.int32()
 
 
 # ---- writing ---------------------------------------------------------------------------------
