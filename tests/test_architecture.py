@@ -91,3 +91,15 @@ def test_vpkg_download_imports_no_arrow(ncbi, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "0 []"
     assert dest.read_bytes() == ncbi.package.read_bytes()
+
+
+def test_architecture_page_example_prints_what_it_says(tmp_path):
+    """The Python block of docs/architecture.md, run as written: each print matches the
+    comment beside it."""
+    page = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = page.split("```python\n", 1)[1].split("```", 1)[0]
+    done = python(block)
+    assert done.returncode == 0, done.stderr
+    expected = [line.split("# ", 1)[1].strip() for line in block.splitlines()
+                if line.startswith("print(")]
+    assert done.stdout.splitlines() == expected == ["date32[day]", "32", "[(32,)]"]
