@@ -219,15 +219,20 @@ class Doc:
         return pa.field(self.name, self.type, nullable=self.nullable)
 
 
-GENOME_SEQUENCE_COLUMNS = [
-    Doc("accession", pa.string(), "First word of the header.", "header", nullable=False),
-    Doc("description", pa.string(), "The rest of the header (null when there is none).",
-        "header"),
+#: The last two columns of every sequence table.
+_SEQUENCE_COLUMNS = [
     Doc("sequence", pa.large_string(),
         "Sequence letters exactly as in the file (case kept), line breaks removed.",
         "sequence lines"),
     Doc("length", pa.int64(), "Bytes in `sequence`: its letters, as FASTA sequences are ASCII.",
         "sequence lines", nullable=False),
+]
+
+GENOME_SEQUENCE_COLUMNS = [
+    Doc("accession", pa.string(), "First word of the header.", "header", nullable=False),
+    Doc("description", pa.string(), "The rest of the header (null when there is none).",
+        "header"),
+    *_SEQUENCE_COLUMNS,
 ]
 
 _FEATURE_COLUMNS = [
@@ -238,11 +243,7 @@ _FEATURE_COLUMNS = [
     Doc("isolate", pa.string(), "The `[isolate=...]` header field.", "header"),
     Doc("header_fields", pa.map_(pa.string(), pa.string()),
         "Every bracketed `[key=value]` header field, in header order.", "header"),
-    Doc("sequence", pa.large_string(),
-        "Sequence letters exactly as in the file (case kept), line breaks removed.",
-        "sequence lines"),
-    Doc("length", pa.int64(), "Bytes in `sequence`: its letters, as FASTA sequences are ASCII.",
-        "sequence lines", nullable=False),
+    *_SEQUENCE_COLUMNS,
 ]
 
 CDS_SEQUENCE_COLUMNS = [
