@@ -400,3 +400,15 @@ def test_docstring_examples_run(module, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_docs_page_examples_run(monkeypatch):
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "biopython.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in page.split("```python\n")[1:]]
+    assert len(blocks) == 3
+    monkeypatch.chdir(root)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/biopython.md", "exec"), namespace)
+    assert namespace["result"].num_rows == len(ALL_CDS)
