@@ -412,3 +412,70 @@ def test_docs_page_examples_run(monkeypatch):
     for block in blocks:
         exec(compile(block, "docs/biopython.md", "exec"), namespace)
     assert namespace["result"].num_rows == len(ALL_CDS)
+
+
+def test_minus_strand_ranges_read_the_reverse_complement(tmp_path):
+    """The real genomes reverse-complemented, every range mapped and marked ``minus``
+    (joined ranges kept in reading order): each CDS must still give its raw protein."""
+    root = extracted(tmp_path)
+    lengths = {acc: len(seq) for acc, seq in GENOMES.items()}
+    headers = raw_headers("genomic.fna")
+    write_fasta(root / DATA / "genomic.fna",
+                {acc: (headers[acc], str(Seq(seq).reverse_complement()))
+                 for acc, seq in GENOMES.items()})
+
+    def flip(ranges, length, orientation=True):
+        for r in ranges:
+            begin, end = int(r["begin"]), int(r["end"])
+            r["begin"], r["end"] = str(length - end + 1), str(length - begin + 1)
+            if orientation:
+                r["orientation"] = "minus"
+
+    for acc in ANNOTATION:
+        def edit(line, length=lengths[acc]):
+            for gene in line["genes"]:
+                flip(gene["nucleotide"]["range"], length)
+                for cds in gene.get("cds", []):
+                    flip(cds["nucleotide"]["range"], length)
+                    for mp in cds.get("maturePeptide", []):
+                        # no orientation, as in the real V1 peptides: the CDS's strand
+                        flip(mp["nucleotide"]["range"], length, orientation=False)
+        _edit_annotation(root, acc, edit)
+    pkg = vpkg.open_package(root)
+    rows = check_translations(pkg).to_pylist()
+    assert [r["status"] for r in rows] == ["match"] * len(ALL_CDS)
+    assert all(r["cds_fna_agrees"] is True for r in rows)  # cds.fna is the real, unflipped file
+    done = export_genbank(pkg, tmp_path / "out", tables=["genome_sequences"])
+    for rec in SeqIO.parse(done[0].path, "genbank"):
+        cds = [f for f in rec.features if f.type == "CDS"]
+        assert [translate(str(f.location.extract(rec.seq))) for f in cds] == [
+            PROTEINS[c["protein"]["seqId"]] for c in raw_cds(rec.id)]
+        assert {f.location.strand for f in cds} == {-1}
+        assert isinstance(cds[0].location, CompoundLocation)
+        peptides = [f for f in rec.features if f.type == "mat_peptide"]
+        assert {f.location.strand for f in peptides} == {-1}
+
+
+def test_check_without_an_annotation_report_names_the_member():
+    zip_path = CONSTRUCTED / "sars-cov-2_no_catalog.constructed.zip"
+    proc = subprocess.run([sys.executable, "-m", "vpkg", "check", str(zip_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "annotation_report.jsonl" in proc.stderr
+
+
+def test_a_range_beyond_the_genome_is_named(tmp_path):
+    root = extracted(tmp_path)
+    acc = "MT969961.1"
+    length = len(GENOMES[acc])
+
+    def stretch(line):  # the last CDS (ORF10) made to run 5 bases past the genome's end
+        line["genes"][-1]["cds"][-1]["nucleotide"]["range"][-1]["end"] = str(length + 5)
+
+    _edit_annotation(root, acc, stretch)
+    rows = [r for r in check_translations(vpkg.open_package(root)).to_pylist()
+            if r["accession"] == acc]
+    assert rows[-1]["status"] == "mismatch"
+    assert rows[-1]["note"].startswith(
+        f"the ranges reach {length + 5}, beyond the genome's {length} bases")
+    assert [r["status"] for r in rows[:-1]] == ["match"] * (len(raw_cds(acc)) - 1)

@@ -415,9 +415,17 @@ def check_translations(pkg: Package, *, genetic_code: int | None = None) -> pa.T
                     continue
                 genome = sequences[i].as_py() or ""
                 for check in by_genome[accession]:
-                    nt = _cut(genome, check.row["cds_ranges"])
+                    ranges = check.row["cds_ranges"]
+                    if not ranges:
+                        continue  # nothing to cut: cds.fna may still have the sequence
+                    nt = _cut(genome, ranges)
                     check.genome_md5 = _md5(nt)
                     check.result = _compare(nt, proteins, has_proteins, check, "genome")
+                    beyond = max(max(r["begin"], r["end"]) for r in ranges)
+                    if beyond > len(genome):
+                        check.result["note"] = _join(
+                            f"the ranges reach {beyond}, beyond the genome's {len(genome)} "
+                            "bases", check.result["note"])
     if "cds_sequences" in pkg.tables():
         by_cds_id = {c.row["cds_id"]: c for c in checks if c.row["cds_id"]}
         for batch in pkg.reader("cds_sequences", batch_size=SEQUENCE_BATCH):
@@ -459,8 +467,9 @@ def _row(check: _Check) -> dict:
         "genetic_code": check.code,
     }
     if not check.result:
-        base.update(status="no_genome",
-                    note="neither genomic.fna nor cds.fna holds this CDS's sequence")
+        why = ("the annotation gives no ranges" if not row["cds_ranges"]
+               else "neither genomic.fna nor cds.fna holds this CDS's sequence")
+        base.update(status="no_genome", note=why)
         return base
     return {**base, **check.result}
 
