@@ -479,3 +479,18 @@ def test_a_range_beyond_the_genome_is_named(tmp_path):
     assert rows[-1]["note"].startswith(
         f"the ranges reach {length + 5}, beyond the genome's {length} bases")
     assert [r["status"] for r in rows[:-1]] == ["match"] * (len(raw_cds(acc)) - 1)
+
+
+def test_a_failing_export_leaves_no_file(tmp_path):
+    root = extracted(tmp_path)
+    (root / DATA / "protein.faa").write_text("not a FASTA record\n")  # fails the 3rd table
+    out = tmp_path / "out"
+    with pytest.raises(vpkg.VpkgError, match="protein.faa"):
+        export_genbank(vpkg.open_package(root), out)
+    assert not out.exists()
+    out.mkdir()
+    (out / "genome_sequences.gb").write_text("earlier\n")
+    with pytest.raises(vpkg.VpkgError):
+        export_genbank(vpkg.open_package(root), out)
+    assert [p.name for p in out.iterdir()] == ["genome_sequences.gb"]
+    assert (out / "genome_sequences.gb").read_text() == "earlier\n"

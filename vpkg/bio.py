@@ -29,6 +29,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -542,8 +544,9 @@ def export_genbank(
 ) -> list[Exported]:
     """Write ``<outdir>/<table>.gb`` for every sequence table (or the ``tables`` given).
 
-    Each file is written through ``Bio.SeqIO`` as `seqrecords` streams it, to a temporary
-    file renamed when complete (see `vpkg.sinks.genbank.write_genbank`).
+    Each file is written through ``Bio.SeqIO`` as `seqrecords` streams it, into a hidden
+    temporary folder inside ``outdir``; the files are renamed into place when all of them are
+    complete, so a failure leaves no new file (and earlier files as they were).
 
     Examples
     --------
@@ -570,10 +573,21 @@ def export_genbank(
     if out.exists() and not out.is_dir():
         raise ParameterError(f"{out}: exists and is not a folder; give a folder for the output",
                              parameter="outdir")
-    out.mkdir(parents=True, exist_ok=True)
-    done = []
-    for table in chosen:
-        path = out / f"{table}.gb"
-        rows = write_genbank(seqrecords(pkg, table), path)
-        done.append(Exported(table, path, rows))
-    return done
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".vpkg-genbank-", dir=out))
+    except OSError as exc:
+        raise VpkgError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
+    try:
+        done = []
+        for table in chosen:  # all files staged first, so a failure leaves none of them
+            rows = write_genbank(seqrecords(pkg, table), staging / f"{table}.gb")
+            done.append(Exported(table, out / f"{table}.gb", rows))
+        for item in done:
+            os.replace(staging / item.path.name, item.path)
+        return done
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()
