@@ -483,14 +483,37 @@ def test_a_range_beyond_the_genome_is_named(tmp_path):
 
 def test_a_failing_export_leaves_no_file(tmp_path):
     root = extracted(tmp_path)
-    (root / DATA / "protein.faa").write_text("not a FASTA record\n")  # fails the 3rd table
+    (root / DATA / "protein.faa").write_text("not a FASTA record\n")
     out = tmp_path / "out"
+    tables = ["cds_sequences", "protein_sequences"]  # the first is written, the second fails
     with pytest.raises(vpkg.VpkgError, match="protein.faa"):
-        export_genbank(vpkg.open_package(root), out)
+        export_genbank(vpkg.open_package(root), out, tables=tables)
     assert not out.exists()
     out.mkdir()
-    (out / "genome_sequences.gb").write_text("earlier\n")
+    (out / "cds_sequences.gb").write_text("earlier\n")
     with pytest.raises(vpkg.VpkgError):
-        export_genbank(vpkg.open_package(root), out)
-    assert [p.name for p in out.iterdir()] == ["genome_sequences.gb"]
-    assert (out / "genome_sequences.gb").read_text() == "earlier\n"
+        export_genbank(vpkg.open_package(root), out, tables=tables)
+    assert [p.name for p in out.iterdir()] == ["cds_sequences.gb"]
+    assert (out / "cds_sequences.gb").read_text() == "earlier\n"
+
+
+class _Stream:
+    """Any object with ``__arrow_c_stream__`` (as `pkg.source(table)` will be)."""
+
+    def __init__(self, pkg, table):
+        self.pkg, self.table = pkg, table
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self.pkg.reader(self.table).__arrow_c_stream__(requested_schema)
+
+
+def test_write_genbank_takes_any_arrow_stream(tmp_path):
+    n = write_genbank(_Stream(vpkg.open_package(ZIP), "cds_sequences"), tmp_path / "c.gb")
+    assert n == len(CDS_FNA)
+    assert {r.id: str(r.seq) for r in SeqIO.parse(tmp_path / "c.gb", "genbank")} == CDS_FNA
+    root = extracted(tmp_path)
+    (root / DATA / "protein.faa").write_text("not a FASTA record\n")
+    with pytest.raises(vpkg.VpkgError) as info:
+        write_genbank(_Stream(vpkg.open_package(root), "protein_sequences"), tmp_path / "p.gb")
+    assert "protein.faa line 1" in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "p.gb").exists()

@@ -92,10 +92,12 @@ def records_from_stream(
     ('MT745738.1:254-13456,13456-21543', 21291, ['ORF1ab polyprotein'])
     """
     require_biopython("GenBank records")
-    reader = pa.RecordBatchReader.from_stream(stream)
+    # a RecordBatchReader is read as it is: re-wrapped, its VpkgError would turn into text
+    reader = stream if isinstance(stream, pa.RecordBatchReader) else (
+        pa.RecordBatchReader.from_stream(stream))
     names = set(reader.schema.names)
     protein = molecule_type == "protein"
-    for batch in reader:
+    for batch in _batches(reader):
         columns = {n: batch.column(n).to_pylist() for n in batch.schema.names if n != "sequence"}
         sequences = batch.column("sequence")
         for i in range(batch.num_rows):
@@ -147,6 +149,15 @@ def write_genbank(records: Iterable[SeqRecord] | Any, path: str | os.PathLike) -
 
 
 # ---- records ---------------------------------------------------------------------------------
+
+
+def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The reader's batches; an error of a foreign stream becomes one `VpkgError` line."""
+    try:
+        yield from reader
+    except pa.ArrowException as exc:
+        message = str(exc).split(" Detail:", 1)[0].removeprefix("Unknown error: ")
+        raise VpkgError(f"reading the sequence table failed: {message}") from exc
 
 
 def _genome_record(row: dict, molecule_type: str) -> SeqRecord:
