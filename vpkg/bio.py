@@ -406,48 +406,61 @@ def check_translations(pkg: Package, *, genetic_code: int | None = None) -> pa.T
             checks.append(check)
             by_genome.setdefault(accession, []).append(check)
     wanted = {c.row["protein_id"] for c in checks if c.row["protein_id"]}
-    proteins = _proteins(pkg, wanted)
-    has_proteins = "protein_sequences" in pkg.tables()
+    proteins = _Proteins(_proteins(pkg, wanted), "protein_sequences" in pkg.tables())
     if "genome_sequences" in pkg.tables():
-        for batch in pkg.reader("genome_sequences", batch_size=SEQUENCE_BATCH):
-            accessions = batch.column("accession").to_pylist()
-            sequences = batch.column("sequence")
-            for i, accession in enumerate(accessions):
-                if accession not in by_genome:
-                    continue
-                genome = sequences[i].as_py() or ""
-                for check in by_genome[accession]:
-                    ranges = check.row["cds_ranges"]
-                    if not ranges:
-                        continue  # nothing to cut: cds.fna may still have the sequence
-                    nt = _cut(genome, ranges)
-                    check.genome_md5 = _md5(nt)
-                    check.result = _compare(nt, proteins, has_proteins, check, "genome")
-                    beyond = max(max(r["begin"], r["end"]) for r in ranges)
-                    if beyond > len(genome):
-                        check.result["note"] = _join(
-                            f"the ranges reach {beyond}, beyond the genome's {len(genome)} "
-                            "bases", check.result["note"])
+        _check_genomes(pkg, by_genome, proteins)
     if "cds_sequences" in pkg.tables():
-        by_cds_id = {c.row["cds_id"]: c for c in checks if c.row["cds_id"]}
-        for batch in pkg.reader("cds_sequences", batch_size=SEQUENCE_BATCH):
-            ids = batch.column("id").to_pylist()
-            sequences = batch.column("sequence")
-            for i, cds_id in enumerate(ids):
-                check = by_cds_id.get(cds_id)
-                if check is None:
-                    continue
-                nt = sequences[i].as_py() or ""
-                if check.result:
-                    agrees = _md5(nt) == check.genome_md5
-                    check.result["cds_fna_agrees"] = agrees
-                    if not agrees:
-                        check.result["note"] = _join(
-                            check.result["note"],
-                            "cds.fna differs from the genome at the annotation ranges")
-                else:
-                    check.result = _compare(nt, proteins, has_proteins, check, "cds.fna")
+        _check_cds_fna(pkg, {c.row["cds_id"]: c for c in checks if c.row["cds_id"]}, proteins)
     return pa.Table.from_pylist([_row(c) for c in checks], schema=CHECK_SCHEMA)
+
+
+@dataclass(frozen=True)
+class _Proteins:
+    by_id: dict[str, str]
+    present: bool  # whether the package has protein.faa at all
+
+
+def _check_genomes(pkg: Package, by_genome: dict[str, list[_Check]], proteins: _Proteins):
+    """Cut each CDS from its genome as the genomes stream past, and compare it."""
+    for batch in pkg.reader("genome_sequences", batch_size=SEQUENCE_BATCH):
+        accessions = batch.column("accession").to_pylist()
+        sequences = batch.column("sequence")
+        for i, accession in enumerate(accessions):
+            if accession not in by_genome:
+                continue
+            genome = sequences[i].as_py() or ""
+            for check in by_genome[accession]:
+                ranges = check.row["cds_ranges"]
+                if not ranges:
+                    continue  # nothing to cut: cds.fna may still have the sequence
+                nt = _cut(genome, ranges)
+                check.genome_md5 = _md5(nt)
+                check.result = _compare(nt, proteins, check, "genome")
+                beyond = max(max(r["begin"], r["end"]) for r in ranges)
+                if beyond > len(genome):
+                    check.result["note"] = _join(
+                        f"the ranges reach {beyond}, beyond the genome's {len(genome)} bases",
+                        check.result["note"])
+
+
+def _check_cds_fna(pkg: Package, by_cds_id: dict[str, _Check], proteins: _Proteins):
+    """Compare cds.fna with the genome cut, or translate it for a CDS without a genome."""
+    for batch in pkg.reader("cds_sequences", batch_size=SEQUENCE_BATCH):
+        ids = batch.column("id").to_pylist()
+        sequences = batch.column("sequence")
+        for i, cds_id in enumerate(ids):
+            check = by_cds_id.get(cds_id)
+            if check is None:
+                continue
+            nt = sequences[i].as_py() or ""
+            if not check.result:
+                check.result = _compare(nt, proteins, check, "cds.fna")
+                continue
+            agrees = _md5(nt) == check.genome_md5
+            check.result["cds_fna_agrees"] = agrees
+            if not agrees:
+                check.result["note"] = _join(check.result["note"], "cds.fna differs from the "
+                                             "genome at the annotation ranges")
 
 
 def _check_code(code: int) -> None:
@@ -489,8 +502,7 @@ def _join(*notes: str | None) -> str | None:
     return "; ".join(n for n in notes if n) or None
 
 
-def _compare(nt: str, proteins: dict[str, str], has_proteins: bool, check: _Check,
-             source: str) -> dict:
+def _compare(nt: str, proteins: _Proteins, check: _Check, source: str) -> dict:
     from Bio.Data import CodonTable
     from Bio.Seq import Seq
 
@@ -505,9 +517,9 @@ def _compare(nt: str, proteins: dict[str, str], has_proteins: bool, check: _Chec
     else:
         notes.append("no terminal stop codon")
     result = {"cds_source": source, "translated_length": len(aa)}
-    protein = proteins.get(check.row["protein_id"])
+    protein = proteins.by_id.get(check.row["protein_id"])
     if protein is None:
-        what = "protein.faa lacks" if has_proteins else "the package has no protein.faa for"
+        what = "protein.faa lacks" if proteins.present else "the package has no protein.faa for"
         return {**result, "status": "no_protein",
                 "note": _join(f"{what} {check.row['protein_id']}", *notes)}
     result["protein_length"] = len(protein)
