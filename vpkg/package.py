@@ -82,6 +82,19 @@ class Package(Container):
         """Read a whole table into memory."""
         return self.source(table).read_all()
 
+    def seqrecords(self, table: str = "genome_sequences", **kwargs):
+        """Biopython ``SeqRecord`` per sequence row, with metadata and CDS features
+        (see `vpkg.bio.seqrecords`)."""
+        from vpkg.bio import seqrecords
+
+        return seqrecords(self, table, **kwargs)
+
+    def check_translations(self, **kwargs) -> pa.Table:
+        """Every CDS translated and compared with its protein (see `vpkg.bio`)."""
+        from vpkg.bio import check_translations
+
+        return check_translations(self, **kwargs)
+
     # ---- integrity -------------------------------------------------------------------------
     def md5sums(self) -> dict[str, str]:
         """The md5 of each member listed in ``md5sum.txt`` (empty when there is none)."""

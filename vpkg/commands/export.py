@@ -20,8 +20,9 @@ def register(subparsers) -> None:
     p.add_argument("package", metavar="PACKAGE", help="package .zip or extracted folder")
     p.add_argument("-o", "--output", "--outdir", dest="outdir", required=True, metavar="OUTDIR",
                    help="output folder (created when missing)")
-    p.add_argument("--format", choices=["parquet"], default="parquet",
-                   help="output format (default: parquet)")
+    p.add_argument("--format", choices=["parquet", "genbank"], default="parquet",
+                   help="output format (default: parquet; genbank: OUTDIR/<table>.gb per "
+                   "sequence table, needs Biopython)")
     p.add_argument("--partition-by", metavar="COLUMN",
                    help="partition by a column, e.g. virus_tax_id, or collection_year")
     p.add_argument("--tables", metavar="T,T", help="comma-separated tables (default: all)")
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from vpkg.package import open_package
 
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
+    if args.format == "genbank":
+        return _genbank(args, tables)
     with open_package(args.package) as pkg:
         done = pkg.to_parquet(
             args.outdir,
@@ -49,4 +52,20 @@ def run(args: argparse.Namespace) -> int:
         how = f", partitioned by {item.partition_by}" if item.partition_by else ""
         suffix = "/" if item.partition_by else ""
         print(f"{item.path}{suffix}\t{item.rows} rows{how}")
+    return 0
+
+
+def _genbank(args: argparse.Namespace, tables: list[str] | None) -> int:
+    from vpkg.bio import export_genbank
+    from vpkg.errors import ParameterError
+    from vpkg.package import open_package
+
+    if args.partition_by or args.compression_level is not None:
+        raise ParameterError("--partition-by and --compression-level apply to Parquet only; "
+                             "drop them with --format genbank", parameter="format")
+    with open_package(args.package) as pkg:
+        if not args.no_verify:
+            pkg.verify()
+        for item in export_genbank(pkg, args.outdir, tables=tables):
+            print(f"{item.path}\t{item.rows} records")
     return 0
