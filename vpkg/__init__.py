@@ -34,6 +34,7 @@ _LAZY = {
     "Package": "vpkg.package",
     "download": "vpkg.fetch",
     "load": "vpkg.sinks.duckdb",
+    "sync": "vpkg.sync",
 }
 
 __all__ = [
@@ -49,12 +50,14 @@ __all__ = [
     "Package",
     "download",
     "load",
+    "sync",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from vpkg.fetch import download
     from vpkg.package import Package, open_package
     from vpkg.sinks.duckdb import load
+    from vpkg.sync import sync
 
 
 def __getattr__(name: str):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -188,8 +188,13 @@ def load_package(
     force: bool = False,
     progress: bool | None = None,
     batch_size: int = BATCH_SIZE,
+    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadResult:
-    """Load one package into the warehouse open on ``con``, in one transaction (see `load`)."""
+    """Load one package into the warehouse open on ``con``, in one transaction (see `load`).
+
+    ``before_commit(con)`` runs last inside that transaction (`vpkg.sync` records there
+    which accessions the package brought in).
+    """
     from vpkg.progress import progress_bar
     from vpkg.sinks.provenance import package_md5
 
@@ -208,6 +213,8 @@ def load_package(
         try:
             job.run()
             _record_package(con, pkg, result)
+            if before_commit is not None:
+                before_commit(con)
             con.commit()
         except BaseException:
             con.rollback()
