@@ -329,7 +329,6 @@ class _Run:
                     raise VpkgError(f"{self.path}: cannot open the DuckDB database "
                                     f"({str(exc).splitlines()[0]})") from None
                 check_version(con, str(self.path))
-                self.readonly = True
                 return con
             prepare(con)
             return con

@@ -16,6 +16,7 @@ FLAGS = {
     "db": "--db",
     "include": "--include",
     "lag_days": "--lag-days",
+    "chunk_size": "--chunk-size",
     "host": "--host",
     "geo_location": "--geo-location",
     "usa_state": "--usa-state",
@@ -53,6 +54,9 @@ def register(subparsers) -> None:
     p.add_argument("--lag-days", type=int, default=7, metavar="N",
                    help="list records updated up to N days before the last run again "
                    "(default: 7)")
+    p.add_argument("--chunk-size", type=int, default=1000, metavar="N",
+                   help="accessions per download request; each chunk is committed on its own "
+                   "(default: 1000)")
     p.add_argument("--dry-run", action="store_true",
                    help="say what would change; download and write nothing")
     p.add_argument("--api-key", metavar="KEY", help="NCBI API key (default: $NCBI_API_KEY)")
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             complete_only=args.complete_only, refseq_only=args.refseq,
             annotated_only=args.annotated, released_since=args.released_after,
             api_key=args.api_key, progress=False if args.no_progressbar else None,
+            chunk_size=args.chunk_size,
         )
     except ParameterError as exc:
         flag = FLAGS.get(exc.parameter or "")

@@ -1,0 +1,405 @@
+"""`vpkg sync`, the listing client and the taxon download, against the stand-in world.
+
+The world (tests/ncbi_world.py) serves the real records of ``fixtures/world/`` (7 corpus
+packages: 22 Geminiviridae and 13 Circoviridae records). Tests change it between runs and
+check after every run that the warehouse holds exactly the world's records of the scope:
+accessions, ``update_date`` and sequence, compared with the world's raw JSON and FASTA.
+Time is fake for retries (no real sleeps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import zipfile
+
+import duckdb
+import pytest
+from ncbi_server import (  # noqa: F401  (fixtures)
+    drop,
+    error,
+    fake_time_fixture,
+    ncbi_fixture,
+    ok,
+    policy_fixture,
+    status,
+)
+from ncbi_world import CIRCO, GEMINI, WORLD, World, read_packages
+
+import vpkg
+from vpkg.errors import DownloadError, ParameterError
+from vpkg.fetch.listing import list_reports
+
+KEY = "0123456789abcdefSECRETKEY"
+
+
+@pytest.fixture(name="world")
+def world_fixture(ncbi):
+    ncbi.world = World()
+    return ncbi.world
+
+
+def day(days_ago: int) -> str:
+    return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days_ago)).isoformat()
+
+
+def sync(db, policy, taxon=GEMINI, **kw):
+    kw = {"page_size": 10, "chunk_size": 8, "progress": False, "retry_policy": policy, **kw}
+    return vpkg.sync(db, taxon, **kw)
+
+
+def sequence(fasta: bytes) -> str:
+    return b"".join(fasta.split(b"\n", 1)[1].split()).decode()
+
+
+def rows(db, sql):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def assert_equals_world(db, world, taxon=GEMINI, others=()):
+    """genomes + genome_sequences hold exactly the world's records of ``taxon``."""
+    expected = {a: r for a, r in world.records.items() if world.taxon_matches(taxon, r.report)}
+    got = dict(rows(db, "SELECT accession, update_date FROM genomes"))
+    assert set(got) - set(others) == set(expected)
+    for acc, record in expected.items():
+        assert got[acc] == dt.date.fromisoformat(record.report["updateDate"][:10])
+    seqs = dict(rows(db, "SELECT accession, sequence FROM genome_sequences"))
+    assert {a: seqs[a] for a in expected} == {a: sequence(r.fasta) for a, r in expected.items()}
+
+
+def downloaded(world) -> list[str]:
+    return sorted(a for d in world.downloads for a in d)
+
+
+# ---- listing -------------------------------------------------------------------------------
+def test_listing_pages_through_the_taxon_with_filter_names(world, ncbi, policy):
+    reports = list_reports(taxon=GEMINI, returned_content="ACCESSIONS_ONLY", page_size=5,
+                           retry_policy=policy, api_key=KEY)
+    raw = read_packages(sorted(WORLD.glob("*.zip")))
+    gemini = sorted(a for a, r in raw.items() if world.taxon_matches(GEMINI, r.report))
+    assert len(gemini) == 22
+    assert [r["accession"] for r in reports] == gemini
+    assert ncbi.problems == []
+    assert len(ncbi.requests) == 5  # 22 records, 5 per page
+    assert [r.values("page_token") for r in ncbi.requests] == [[], ["5"], ["10"], ["15"], ["20"]]
+    assert all(r.headers["api-key"] == KEY and KEY not in r.raw_target for r in ncbi.requests)
+    assert ncbi.requests[0].raw_target == (
+        f"/datasets/v2/virus/taxon/{GEMINI}/dataset_report"
+        "?returned_content=ACCESSIONS_ONLY&page_size=5")
+
+
+def test_listing_filters_are_prefixed_and_applied(world, ncbi, policy):
+    reports = list_reports(taxon=GEMINI, complete_only=True, host="3673", refseq_only=False,
+                           released_since="2019-01-01", retry_policy=policy)
+    # from the raw JSON: Bitter gourd yellow mosaic virus records of host 3673, COMPLETE,
+    # released in 2019 or later
+    raw = read_packages(sorted(WORLD.glob("*.zip")))
+    expected = sorted(
+        a for a, r in raw.items()
+        if (r.report.get("host") or {}).get("taxId") == 3673
+        and r.report.get("completeness") == "COMPLETE" and r.report["releaseDate"] >= "2019")
+    assert expected and [r["accession"] for r in reports] == expected
+    assert ncbi.requests[0].query == [
+        ("filter.released_since", "2019-01-01T00:00:00Z"), ("filter.host", "3673"),
+        ("filter.complete_only", "true"), ("returned_content", "COMPLETE"),
+        ("page_size", "1000")]
+
+
+def test_complete_page_gives_the_package_row(world, ncbi, policy):
+    """A COMPLETE (snake_case) page read into `genomes` equals the package's own rows."""
+    from vpkg.sync import report_rows
+
+    reports = list_reports(taxon="Bitter gourd yellow mosaic virus", retry_policy=policy)
+    wire = json.loads(ncbi.requests[0].body or b"null")  # GET: no body
+    assert wire is None
+    assert "update_date" in json.dumps(snake_sample(world))  # the world speaks snake_case
+    listed = report_rows(reports).sort_by("accession")
+    package = vpkg.open_package(WORLD / "Bitter_gourd_yellow_mosaic_virus.zip")
+    own = package.table("genomes").sort_by("accession")
+    assert listed.num_rows == 11
+    assert listed.to_pylist() == own.to_pylist()
+
+
+def snake_sample(world):
+    from ncbi_world import snake
+
+    return snake(next(iter(world.records.values())).report)
+
+
+def test_long_accession_lists_are_listed_by_post(world, ncbi, policy):
+    wanted = sorted(world.records)[:3] + [f"ZZ{n:06d}.1" for n in range(200)]
+    reports = list_reports(accessions=wanted, retry_policy=policy)
+    assert [r["accession"] for r in reports] == sorted(world.records)[:3]
+    assert ncbi.requests[0].method == "POST" and ncbi.requests[0].path == "/datasets/v2/virus"
+    body = ncbi.requests[0].json
+    assert body["filter"]["accessions"] == wanted and body["page_size"] == 1000
+    assert ncbi.problems == []
+
+
+def test_listing_retries_429_503_and_a_cut_connection(world, ncbi, policy, fake_time):
+    ncbi.script(status(429, **{"Retry_After": "7"}), status(503), ok(), drop())
+    reports = list_reports(taxon=GEMINI, page_size=10, retry_policy=policy)
+    assert len(reports) == 22
+    assert 7.0 in fake_time.sleeps
+    assert len(ncbi.requests) == 3 + 3  # 3 pages, 3 retries
+
+
+def test_unknown_taxon_is_named(world, ncbi, policy):
+    with pytest.raises(DownloadError, match=r"unknown taxon 'Nosuchvirus'\? .*HTTP 400"):
+        list_reports(taxon="Nosuchvirus", retry_policy=policy)
+
+
+def test_bad_listing_parameters(world):
+    with pytest.raises(ParameterError, match="page_size"):
+        list_reports(taxon=GEMINI, page_size=1001)
+    with pytest.raises(ParameterError, match="returned_content"):
+        list_reports(taxon=GEMINI, returned_content="SOME")
+
+
+# ---- download by taxon ----------------------------------------------------------------------
+def test_download_by_taxon(world, ncbi, policy, tmp_path):
+    dest = vpkg.download(taxon=CIRCO, dest=tmp_path / "c.zip", complete_only=True,
+                         retry_policy=policy)
+    assert ncbi.requests[0].raw_target == (
+        f"/datasets/v2/virus/taxon/{CIRCO}/genome/download"
+        "?complete_only=true&include_sequence=GENOME")
+    accessions = vpkg.open_package(dest).table("genomes").column("accession").to_pylist()
+    raw = read_packages([WORLD / "Army_ant_associated_cyclovirus_2.zip",
+                         WORLD / "Bat_associated_circovirus_9.zip"])
+    assert sorted(accessions) == sorted(
+        a for a, r in raw.items() if r.report.get("completeness") == "COMPLETE")
+    with pytest.raises(ParameterError, match="not both"):
+        vpkg.download("NC_045512.2", tmp_path / "x.zip", taxon=CIRCO)
+
+
+def test_download_taxon_on_the_command_line(world, ncbi, tmp_path):
+    dest = tmp_path / "g.zip"
+    proc = cli("download", "--taxon", GEMINI, "--filename", str(dest), "--no-progressbar",
+               env={"VPKG_BASE_URL": ncbi.base_url})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"{dest}\n", "")
+    assert ncbi.requests[0].path == f"/datasets/v2/virus/taxon/{GEMINI}/genome/download"
+    with zipfile.ZipFile(dest) as z:
+        lines = z.read("ncbi_dataset/data/data_report.jsonl").splitlines()
+    assert len(lines) == 22
+
+
+# ---- sync ------------------------------------------------------------------------------------
+def test_sync_follows_the_world_run_after_run(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    late = world.withdraw("PQ336778.1")  # appears later, with its old updateDate (2024-10-08)
+    first = sync(db, policy)
+    assert (first.added, first.updated, first.withdrawn, first.unchanged) == (21, 0, 0, 0)
+    assert_equals_world(db, world)
+    assert len(world.downloads) == 3  # 21 accessions in chunks of 8
+    assert ncbi.problems == []
+
+    # nothing changed: nothing downloaded
+    world.downloads.clear()
+    again = sync(db, policy)
+    assert (again.added, again.updated, again.withdrawn, again.unchanged) == (0, 0, 0, 21)
+    assert world.downloads == []
+
+    # an update, a version bump, a withdrawal, the late record, an update inside the lag
+    # window (dated 3 days before the last run)
+    world.update("MH481856.1", day(0), isolate={"name": "changed isolate"})
+    bumped = world.bump("FJ944023.1", day(0))
+    world.withdraw("HM585445.1")
+    world.add(late)
+    world.update("NC_015045.1", day(3))
+    world.downloads.clear()
+    shallow = sync(db, policy, lag_days=1, dry_run=True)
+    assert shallow.updated == 1  # a one-day lag misses the update dated 3 days back
+    third = sync(db, policy)
+    assert (third.added, third.updated, third.withdrawn, third.unchanged) == (2, 2, 2, 17)
+    assert downloaded(world) == sorted(["MH481856.1", bumped, "PQ336778.1", "NC_015045.1"])
+    assert_equals_world(db, world)
+    withdrawn = rows(db, "SELECT accession, withdrawn_on FROM withdrawn_genomes ORDER BY 1")
+    today = dt.datetime.now(dt.UTC).date()
+    assert withdrawn == [("FJ944023.1", today), ("HM585445.1", today)]
+    assert rows(db, "SELECT accession FROM withdrawn_genome_sequences ORDER BY 1") == [
+        ("FJ944023.1",), ("HM585445.1",)]
+    assert rows(db, "SELECT count(*) FROM genomes WHERE accession = 'FJ944023.1'") == [(0,)]
+
+    # a withdrawn record comes back unchanged: restored, not downloaded
+    world.add(World().records["HM585445.1"])
+    world.downloads.clear()
+    fourth = sync(db, policy)
+    assert (fourth.added, fourth.restored, fourth.withdrawn) == (1, 1, 0)
+    assert world.downloads == []
+    assert_equals_world(db, world)
+    assert rows(db, "SELECT accession FROM withdrawn_genomes") == [("FJ944023.1",)]
+    assert str(fourth).startswith(f"sync taxon {GEMINI}: 1 added (1 restored), 0 updated, "
+                                  "0 withdrawn, 21 unchanged; ")
+
+
+def test_scope_never_touches_other_records(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    vpkg.load(WORLD.parent / "real" / "Hantavirus_Z10.zip", db, progress=False)
+    vpkg.load(WORLD / "Apple_geminivirus_1.zip", db, progress=False)  # in the scope, by hand
+    sync(db, policy, taxon=CIRCO)
+    first = sync(db, policy)
+    assert first.adopted == 2 and "KM386645.1" not in downloaded(world)
+    world.withdraw("KM386645.1")  # adopted: never moved
+    world.withdraw("NC_015487.1")  # brought in by the sync: moved
+    second = sync(db, policy)
+    assert second.withdrawn == 2
+    assert rows(db, "SELECT accession FROM withdrawn_genomes") == [("NC_015487.1",)]
+    hantavirus = read_packages([WORLD.parent / "real" / "Hantavirus_Z10.zip"])
+    assert_equals_world(db, world, GEMINI, others=set(hantavirus) | {"KM386645.1"} | set(
+        a for a, r in world.records.items() if world.taxon_matches(CIRCO, r.report)))
+    circo = {a for a, r in world.records.items() if world.taxon_matches(CIRCO, r.report)}
+    assert circo <= {r[0] for r in rows(db, "SELECT accession FROM genomes")}
+    assert set(hantavirus) <= {r[0] for r in rows(db, "SELECT accession FROM genomes")}
+
+
+def test_a_400_mid_run_then_the_next_run_finishes(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    # 3 listing pages, chunk 1, then chunk 2 refused
+    ncbi.script(ok(), ok(), ok(), ok(), error(400, "Invalid argument provided"))
+    with pytest.raises(DownloadError, match=r"chunk 2 of 3 failed: .*HTTP 400.*1 chunk\(s\) "
+                       r"are committed; run the same sync again"):
+        sync(db, policy)
+    first_chunk = world.downloads[0]
+    assert sorted(r[0] for r in rows(db, "SELECT accession FROM genomes")) == first_chunk
+    assert rows(db, "SELECT cursor FROM sync_scopes") == [(None,)]
+    world.downloads.clear()
+    second = sync(db, policy)
+    assert set(downloaded(world)) & set(first_chunk) == set()
+    assert second.added == 22 - 8 and second.unchanged == 8
+    assert_equals_world(db, world)
+
+
+def test_faults_during_a_sync(world, ncbi, policy, tmp_path, fake_time):
+    db = tmp_path / "wh.duckdb"
+    ncbi.script(status(503), ok(), status(429, **{"Retry_After": "3"}), ok(), drop(), ok(),
+                drop())
+    result = sync(db, policy)
+    assert result.added == 22 and 3.0 in fake_time.sleeps
+    assert_equals_world(db, world)
+
+
+def test_dry_run_downloads_and_writes_nothing(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    result = sync(db, policy, dry_run=True)
+    assert (result.added, result.chunks) == (22, 3)
+    assert world.downloads == [] and not db.exists()
+    assert "would download 22 accession(s) in 3 chunk(s), nothing written" in str(result)
+
+
+def test_an_older_warehouse_is_migrated(world, ncbi, policy, tmp_path):
+    db = tmp_path / "old.duckdb"
+    vpkg.load(WORLD / "Begomovirus_jeskei.zip", db, progress=False)  # layout 1: no sync tables
+    assert rows(db, "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'sync_%'") \
+        == [(0,)]
+    sync(db, policy)
+    assert rows(db, "SELECT value FROM vpkg_warehouse") == [("2",)]
+    assert_equals_world(db, world)
+
+
+# ---- the command line -------------------------------------------------------------------
+def cli(*argv, env=None, **kw):
+    full = {**os.environ, "NCBI_API_KEY": "", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "vpkg", *argv], capture_output=True,
+                          text=True, env=full, timeout=120, **kw)
+
+
+def test_cli_sync_prints_one_summary_line(world, ncbi, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    proc = cli("sync", "--taxon", CIRCO, "--db", str(db), "--no-progressbar",
+               env={"VPKG_BASE_URL": ncbi.base_url})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.startswith(f"sync taxon {CIRCO}: 13 added, 0 updated, 0 withdrawn, "
+                                  "0 unchanged; ")
+    assert proc.stdout.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--taxon", "Nosuchvirus"], "unknown taxon 'Nosuchvirus'?"),
+        (["--taxon", GEMINI, "--include", "none,genome"], "'none' cannot be combined"),
+        (["--taxon", GEMINI, "--lag-days", "-1"], "lag_days must be a whole number"),
+        (["--taxon", GEMINI, "--usa-state", "XX"], "usa_state: 'XX' is not"),
+    ],
+)
+def test_cli_bad_input_gets_one_line(world, ncbi, tmp_path, argv, message):
+    proc = cli("sync", *argv, "--db", str(tmp_path / "w.duckdb"), "--no-progressbar",
+               env={"VPKG_BASE_URL": ncbi.base_url})
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("vpkg sync: error: ")
+
+
+def test_cli_db_that_is_not_duckdb(world, ncbi, tmp_path):
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database\n" * 10)
+    proc = cli("sync", "--taxon", GEMINI, "--db", str(bad), env={"VPKG_BASE_URL": ncbi.base_url})
+    assert (proc.returncode, proc.stderr) == (
+        1, f"vpkg sync: error: db: {bad} is not a DuckDB database file; give a new file name "
+        "(it is created) or an existing vpkg warehouse (option --db)\n")
+    assert ncbi.requests == []
+
+
+def test_cli_newer_warehouse(world, ncbi, tmp_path):
+    db = tmp_path / "new.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE vpkg_warehouse (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO vpkg_warehouse VALUES ('schema_version', '9')")
+    con.close()
+    proc = cli("sync", "--taxon", GEMINI, "--db", str(db), env={"VPKG_BASE_URL": ncbi.base_url})
+    assert proc.returncode == 1
+    assert "written by a newer vpkg (layout version 9" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_cli_download_with_two_taxa_and_no_accessions(world, ncbi, tmp_path):
+    proc = cli("download", "--taxon", GEMINI, "--taxon", CIRCO,
+               env={"VPKG_BASE_URL": ncbi.base_url}, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "a taxon download takes one --taxon" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_killed_between_two_chunks(world, ncbi, policy, tmp_path):
+    """SIGKILL while the second chunk is being served; the next run downloads the rest."""
+    db = tmp_path / "wh.duckdb"
+    second = threading.Event()
+    release = threading.Event()
+
+    def hold(accessions):
+        if len(world.downloads) == 1:
+            second.set()
+            release.wait(30)
+
+    world.before_download = hold
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vpkg", "sync", "--taxon", GEMINI, "--db", str(db),
+         "--chunk-size", "8", "--no-progressbar"],
+        env={**os.environ, "VPKG_BASE_URL": ncbi.base_url, "NCBI_API_KEY": ""},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert second.wait(60)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        release.set()
+        world.before_download = None
+    first_chunk = world.downloads[0]
+    assert sorted(r[0] for r in rows(db, "SELECT accession FROM genomes")) == first_chunk
+    assert rows(db, "SELECT count(*) FROM sync_pending") == [(22 - 8,)]
+    world.downloads.clear()
+    result = sync(db, policy)
+    assert set(downloaded(world)) == set(world.records) - set(first_chunk) - {
+        a for a, r in world.records.items() if world.taxon_matches(CIRCO, r.report)}
+    assert result.added == 14
+    assert_equals_world(db, world)
