@@ -296,6 +296,7 @@ class Recorded:
     headers: dict[str, str]  # lower-case names
     body: bytes
     problems: list[str]
+    sent: int = 0  # response body bytes sent
 
     @property
     def raw_query(self) -> str:
@@ -399,6 +400,7 @@ def _handler_for(server: NcbiServer) -> type[BaseHTTPRequestHandler]:
             record = Recorded(method, path, self.path, query, headers, body, problems)
             with server._lock:
                 server.requests.append(record)
+            self._record = record
             if problems:
                 message = "Invalid argument provided: " + "; ".join(problems)
                 return self._reply(error(400, message), record)
@@ -445,6 +447,7 @@ def _handler_for(server: NcbiServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
             with server._lock:
                 server.bytes_sent += len(body)
+                self._record.sent += len(body)
 
     return Handler
 

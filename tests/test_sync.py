@@ -403,3 +403,44 @@ def test_killed_between_two_chunks(world, ncbi, policy, tmp_path):
         a for a, r in world.records.items() if world.taxon_matches(CIRCO, r.report)}
     assert result.added == 14
     assert_equals_world(db, world)
+
+
+def test_a_listing_that_changes_while_paging_changes_nothing(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    sync(db, policy)
+    served = world.page
+
+    def page(*args, **kwargs):
+        answer = served(*args, **kwargs)
+        world.records.pop("NC_015045.1", None)  # gone after the first page was served
+        return answer
+
+    world.page = page
+    with pytest.raises(DownloadError, match="changed while paging"):
+        sync(db, policy)
+    assert rows(db, "SELECT count(*) FROM withdrawn_genomes") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM genomes WHERE accession = 'NC_015045.1'") == [(1,)]
+
+
+def test_docs_quick_start_runs(world, ncbi, tmp_path):
+    """The commands of docs/sync.md's quick start, run as written, print what it shows."""
+    import re
+    import shlex
+
+    page = (WORLD.parent.parent / "docs" / "sync.md").read_text(encoding="utf-8")
+    quick = page.split("## Quick start", 1)[1]
+    commands = re.search(r"```sh\n(.*?)```", quick, re.S).group(1).strip().splitlines()
+    shown = re.search(r"Each run prints one line:\n\n```\n(.*?)\n```", quick, re.S).group(1)
+    outputs = []
+    for command in commands:
+        argv = shlex.split(command)
+        argv = [sys.executable, "-m", "vpkg", *argv[1:]] if argv[0] == "vpkg" else \
+            [sys.executable, *argv[1:]]
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "VPKG_BASE_URL": ncbi.base_url,
+                                   "NCBI_API_KEY": ""})
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    assert outputs[0] == shown + "\n"
+    assert "0 would be added" in outputs[1] and "nothing written" in outputs[1]
+    assert outputs[2] == "[(22,)]\n"
