@@ -7,12 +7,12 @@ of the records were updated on each of the 7 days before the last sync (so the l
 holds 3.5% of the taxon, as in steady state); then 0.5% more are updated today. The script
 counts the HTTP requests and the response bytes the server sent for
 
-* the daily sync (full ACCESSIONS_ONLY listing + COMPLETE listing of the lag window +
-  download of the changed records), and
+* the daily sync (ACCESSIONS_ONLY listings: the whole taxon, the lag window and the records
+  since the cursor; then the download of the changed records), and
 * a full re-download (``GET /virus/taxon/{taxon}/genome/download``, one zip).
 
 Computed: the same costs for ``--target`` records (default 1,000,000), scaling each
-measured part by its own driver (listing bytes per listed record, lag-window bytes per
+measured part by its own driver (listing bytes per listed record, window bytes per
 windowed record, download bytes per changed record, full-download bytes per record;
 requests = pages of 1000 and chunks of 1000), and minutes = requests at 3 or 10 requests/s
 (NCBI's limits without/with an API key) plus transfer time at ``--mbit`` Mbit/s.
@@ -36,24 +36,38 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from ncbi_server import NcbiServer  # noqa: E402
-from ncbi_world import GEMINI, Record, World  # noqa: E402
+from ncbi_world import GEMINI, Record, World, read_packages  # noqa: E402
 
 import vpkg  # noqa: E402
 
+SOURCES = {  # name -> (packages, taxon the records share)
+    "geminiviridae": (sorted((ROOT / "fixtures" / "world").glob("*.zip")), GEMINI),
+    "sars-cov-2": ([ROOT / "fixtures" / "real" / "sars-cov-2_NC_045512.2_2026.zip"], "2697049"),
+}
 
-def scaled_world(n: int, seed: int) -> World:
-    base = World()
-    real = [r for r in base.records.values() if base.taxon_matches(GEMINI, r.report)]
+
+def scaled_world(n: int, source: str, divergence: float, seed: int) -> World:
+    """``n`` clones of the source's real records, each with its own accession and with
+    ``divergence`` of its bases substituted at random (real genomes of one taxon differ;
+    identical clones would compress unrealistically well)."""
+    paths, taxon = SOURCES[source]
+    base = World(read_packages(paths))
+    real = [r for r in base.records.values() if base.taxon_matches(taxon, r.report)]
+    rng = random.Random(seed)
     records = {}
     for i in range(n):
         src = real[i % len(real)]
         acc = f"SB{i:07d}.1"
         report = {**src.report, "accession": acc}
         header, _, seq = src.fasta.partition(b"\n")
+        body = bytearray(seq)
+        letters = [j for j, c in enumerate(body) if c in b"ACGT"]
+        for j in rng.sample(letters, int(len(letters) * divergence)):
+            body[j] = rng.choice([c for c in b"ACGT" if c != body[j]])
         old = src.accession.encode()
-        records[acc] = Record(report, header.replace(old, acc.encode(), 1) + b"\n" + seq)
+        records[acc] = Record(report, header.replace(old, acc.encode(), 1) + b"\n" + body)
     world = World(records)
-    world.rng = random.Random(seed)
+    world.rng = rng
     return world
 
 
@@ -78,54 +92,64 @@ def main() -> None:
     ap.add_argument("--lag-days", type=int, default=7)
     ap.add_argument("--mbit", type=float, default=100.0, help="bandwidth for transfer time")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--source", choices=sorted(SOURCES), default="geminiviridae",
+                    help="real records to clone")
+    ap.add_argument("--divergence", type=float, default=0.001,
+                    help="share of bases substituted in each clone")
+    ap.add_argument("--gzip", action="store_true",
+                    help="the stand-in gzips report pages (whether NCBI does is not known)")
     args = ap.parse_args()
 
     server = NcbiServer().start()
     os.environ["VPKG_BASE_URL"] = server.base_url
     os.environ.pop("NCBI_API_KEY", None)
-    world = server.world = scaled_world(args.records, args.seed)
+    world = server.world = scaled_world(args.records, args.source, args.divergence, args.seed)
+    world.gzip = args.gzip
+    taxon = SOURCES[args.source][1]
     per_day = max(1, round(args.records * args.changed))
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "wh.duckdb"
         for days_ago in range(args.lag_days, 0, -1):
             touch(world, per_day, days_ago)
-        vpkg.sync(db, GEMINI, progress=False, lag_days=args.lag_days)  # yesterday's state
+        vpkg.sync(db, taxon, progress=False, lag_days=args.lag_days)  # yesterday's state
         touch(world, per_day, 0)
         result = {}
         sync_req, sync_bytes, sync_s = measure(server, lambda: result.update(
-            r=vpkg.sync(db, GEMINI, progress=False, lag_days=args.lag_days)))
+            r=vpkg.sync(db, taxon, progress=False, lag_days=args.lag_days)))
         r = result["r"]
         pages = server.requests[-sync_req:]
         listing = [q for q in pages if q.path.endswith("/dataset_report") or q.path.endswith(
             "/virus")]
         full_req, full_bytes, full_s = measure(server, lambda: vpkg.download(
-            taxon=GEMINI, dest=Path(tmp) / "full.zip", progress=False))
+            taxon=taxon, dest=Path(tmp) / "full.zip", progress=False))
     server.stop()
 
     # split the sync's bytes into its parts (the server's request log gives each body size)
     part_bytes = {"accessions": 0, "window": 0, "download": 0}
     for q in server.requests[-(sync_req + full_req):-full_req]:
-        size = q.sent
-        if "ACCESSIONS_ONLY" in q.raw_target:
-            part_bytes["accessions"] += size
-        elif q.path.endswith("/dataset_report") or q.path.endswith("/virus"):
-            part_bytes["window"] += size
+        if q.path.endswith("/genome/download"):
+            part_bytes["download"] += q.sent
+        elif "filter.updated_since" in q.raw_target:
+            part_bytes["window"] += q.sent  # the lag window and the records since the cursor
         else:
-            part_bytes["download"] += size
+            part_bytes["accessions"] += q.sent
     window = per_day * (args.lag_days + 1)
     scale = args.target / args.records
     t_changed = round(args.target * args.changed)
     t_window = t_changed * (args.lag_days + 1)
-    t_sync_bytes = (part_bytes["accessions"] * scale + part_bytes["window"] / window * t_window
+    t_sync_bytes = (part_bytes["accessions"] * scale
+                    + part_bytes["window"] / (window + per_day) * (t_window + t_changed)
                     + part_bytes["download"] / max(1, r.added + r.updated) * t_changed)
     t_sync_req = (math.ceil(args.target / 1000) + math.ceil(t_window / 1000)
-                  + math.ceil(t_changed / 1000))
+                  + 2 * math.ceil(t_changed / 1000))  # + the listing since the cursor, chunks
     t_full_bytes = full_bytes * scale
     t_full_req = 1
 
     def minutes(req: int, nbytes: float, rate: float) -> float:
         return (req / rate + nbytes * 8 / (args.mbit * 1e6)) / 60
 
+    print(f"source {args.source}, divergence {args.divergence:g}, report pages "
+          f"{'gzip-encoded' if args.gzip else 'uncompressed'}")
     print(f"measured at {args.records:,} records ({per_day} changed today, {window} in the "
           f"{args.lag_days}-day window); sync: {r}")
     print(f"  sync: {sync_req} requests, {sync_bytes:,} bytes ({part_bytes}), {sync_s:.1f} s "

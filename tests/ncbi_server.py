@@ -417,7 +417,7 @@ def _handler_for(server: NcbiServer) -> type[BaseHTTPRequestHandler]:
             ):
                 answer = server.world.answer(record)
                 if answer is not None:
-                    return self._send(*answer)
+                    return self._send(*server.world.encode(record, answer))
             data = Path(action.options.get("package") or server.package_for(record)).read_bytes()
             if action.kind == "flipped":
                 data = flip_byte(data, action.options["at"])

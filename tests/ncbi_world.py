@@ -20,6 +20,7 @@ between runs with `update`, `bump`, `withdraw`, `add`.
 from __future__ import annotations
 
 import copy
+import gzip
 import hashlib
 import io
 import json
@@ -86,6 +87,7 @@ class World:
             sorted(WORLD.glob("*.zip")))
         self.downloads: list[list[str]] = []  # accessions of every package served
         self.before_download = None  # callable(accessions) run before a zip is built
+        self.gzip = False  # gzip report pages for clients that accept it (not known of NCBI)
 
     # ---- mutations ------------------------------------------------------------------------
     def update(self, accession: str, update_date: str, **fields) -> None:
@@ -228,6 +230,14 @@ class World:
         if start + size < len(chosen):
             body["next_page_token"] = str(start + size)
         return 200, json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+    def encode(self, record, answer):
+        """``answer`` gzip-encoded when `gzip` is set, the client accepts it and it is JSON."""
+        code, body, headers = answer
+        accepts = "gzip" in record.headers.get("accept-encoding", "")
+        if self.gzip and accepts and headers.get("Content-Type") == "application/json":
+            return code, gzip.compress(body, 6), {**headers, "Content-Encoding": "gzip"}
+        return answer
 
     def package(self, records: list[Record], include) -> tuple[int, bytes, dict]:
         accessions = [r.accession for r in records]

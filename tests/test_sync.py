@@ -263,8 +263,8 @@ def test_scope_never_touches_other_records(world, ncbi, policy, tmp_path):
 
 def test_a_400_mid_run_then_the_next_run_finishes(world, ncbi, policy, tmp_path):
     db = tmp_path / "wh.duckdb"
-    # 3 listing pages, chunk 1, then chunk 2 refused
-    ncbi.script(ok(), ok(), ok(), ok(), error(400, "Invalid argument provided"))
+    # 3 listing pages, 1 page of the (empty) lag window, chunk 1, then chunk 2 refused
+    ncbi.script(ok(), ok(), ok(), ok(), ok(), error(400, "Invalid argument provided"))
     with pytest.raises(DownloadError, match=r"chunk 2 of 3 failed: .*HTTP 400.*1 chunk\(s\) "
                        r"are committed; run the same sync again"):
         sync(db, policy)
@@ -444,3 +444,45 @@ def test_docs_quick_start_runs(world, ncbi, tmp_path):
     assert outputs[0] == shown + "\n"
     assert "0 would be added" in outputs[1] and "nothing written" in outputs[1]
     assert outputs[2] == "[(22,)]\n"
+
+
+def test_listing_counts_the_bytes_received_compressed_or_not(world, ncbi, policy):
+    from vpkg.fetch.listing import ListingStats, iter_reports, make_query
+    from vpkg.fetch.session import Client
+
+    counts = {}
+    for gzipped in (False, True):
+        world.gzip = gzipped
+        stats = ListingStats()
+        client = Client(ncbi.base_url, None, policy)
+        before = len(ncbi.requests)
+        query = make_query(GEMINI, page_size=10)
+        records = list(iter_reports(client, query, stats))
+        client.close()
+        assert len(records) == 22 and stats.requests == 3
+        assert stats.bytes == sum(r.sent for r in ncbi.requests[before:])
+        counts[gzipped] = stats.bytes
+    assert counts[True] < counts[False] / 3  # the world's JSON, gzip-encoded
+
+
+def test_an_interrupted_update_run_resumes_without_downloading_again(world, ncbi, policy,
+                                                                     tmp_path):
+    db = tmp_path / "wh.duckdb"
+    sync(db, policy)
+    changed = sorted(a for a in world.records if world.taxon_matches(GEMINI,
+                                                                     world.records[a].report))[:12]
+    for acc in changed:
+        world.update(acc, day(0), isolate={"name": "resequenced"})
+    world.downloads.clear()
+    # 3 pages of the taxon, 2 of the window (12 records), 1 of the records since the cursor
+    # (none: dated today, before the last run's start), chunk 1; chunk 2 refused
+    ncbi.script(*[ok()] * 7, error(400, "Invalid argument provided"))
+    with pytest.raises(DownloadError, match="chunk 2 of 2 failed"):
+        sync(db, policy)
+    first_chunk = world.downloads[0]
+    assert len(first_chunk) == 8 and set(first_chunk) <= set(changed)
+    world.downloads.clear()
+    resumed = sync(db, policy)
+    assert downloaded(world) == sorted(set(changed) - set(first_chunk))
+    assert resumed.updated == 4
+    assert_equals_world(db, world)

@@ -360,8 +360,10 @@ class _Run:
                             [scope]) if have_state else set()
         cursor = None
         if have_state:
-            row = con.execute("SELECT cursor FROM sync_scopes WHERE scope = ?",
-                              [scope]).fetchall()
+            # the start of the last run whose plan was committed: its changes are either
+            # downloaded or in sync_pending (the cursor of the last finished run is older)
+            row = con.execute("SELECT coalesce(planned_at, cursor) FROM sync_scopes "
+                              "WHERE scope = ?", [scope]).fetchall()
             cursor = row[0][0] if row else None
 
         listed = self._list_accessions()
@@ -371,25 +373,30 @@ class _Run:
                 f"{self.result.scope}: NCBI lists no records for this scope, which holds "
                 f"{len(active):,}; nothing was withdrawn (if the taxon really is empty now, "
                 "sync into a new --db)")
+        # records dated after the last run's start, and the lag window: what is in the window
+        # now but was not at the last planned run was updated, or published late, since
+        # (the window reaches back from the last run's start, so runs skipped are covered)
+        start = cursor if cursor is not None else self.started
+        window = self._list_accessions(start - dt.timedelta(days=self.lag), "window")
+        recent = self._list_accessions(cursor, "updated") if cursor is not None else set()
+        last_window = self._set(con, "SELECT accession FROM sync_window WHERE scope = ?",
+                                [scope]) if self._has(con, "sync_window") else set()
+        changed = (recent | (window - last_window)) & active & listed
+        self.window = window & listed
         reports: dict[str, dict] = {}
-        if cursor is not None:
-            since = cursor - dt.timedelta(days=self.lag)
-            for record in self._list_complete(updated_since=since):
-                if record.get("accession") in listed:
-                    reports[record["accession"]] = record
         live = self._set(con, "SELECT accession FROM genomes") if self._has(con, "genomes") \
             else set()
         gone_rows = self._set(con, "SELECT accession FROM withdrawn_genomes") \
             if self._has(con, "withdrawn_genomes") else set()
         new = listed - active
-        known_new = (new & (live | gone_rows)) - set(reports) - pending
+        known_new = (new & (live | gone_rows)) - pending
         if known_new:
-            for record in self._list_complete(accessions=sorted(known_new)):
+            for record in self._list_complete(sorted(known_new)):
                 if record.get("accession") in known_new:
                     reports[record["accession"]] = record
         returning = new & gone_rows - live
         differ = self._differ(con, reports, returning)
-        download = (new - live - returning) | differ | (pending & listed)
+        download = (new - live - returning) | changed | differ | (pending & listed)
         adopt = (new & live) - download
         restore = returning
         gone = active - listed
@@ -407,32 +414,27 @@ class _Run:
             return
         self._commit_plan(con, restore, adopt, download, pending, new)
 
-    def _list_accessions(self) -> set[str]:
+    def _list_accessions(self, updated_since=None, what: str = "listing") -> set[str]:
+        """Accessions of the scope (updated since ``updated_since``, when given)."""
         from vpkg.fetch.listing import iter_reports, make_query
 
         listed: set[str] = set()
+        extra = {} if updated_since is None else {"updated_since": updated_since}
         for taxon in self.taxa:
             query = make_query(taxon, returned_content="ACCESSIONS_ONLY",
-                               page_size=self.page_size, **self.filters)
-            with self._bar(f"listing {taxon}") as on_page:
+                               page_size=self.page_size, **self.filters, **extra)
+            with self._bar(f"{what} {taxon}") as on_page:
                 for record in iter_reports(self.client, query, self.stats, on_page):
                     if isinstance(record.get("accession"), str):
                         listed.add(record["accession"])
         return listed
 
-    def _list_complete(self, updated_since=None, accessions=None):
+    def _list_complete(self, accessions: list[str]):
         from vpkg.fetch.listing import iter_reports, make_query
 
-        if accessions is not None:
-            query = make_query(accessions=accessions, page_size=self.page_size)
-            with self._bar(f"reports of {len(accessions):,} known records") as on_page:
-                yield from iter_reports(self.client, query, self.stats, on_page)
-            return
-        for taxon in self.taxa:
-            query = make_query(taxon, page_size=self.page_size, updated_since=updated_since,
-                               **self.filters)
-            with self._bar(f"updated in {taxon}") as on_page:
-                yield from iter_reports(self.client, query, self.stats, on_page)
+        query = make_query(accessions=accessions, page_size=self.page_size)
+        with self._bar(f"reports of {len(accessions):,} known records") as on_page:
+            yield from iter_reports(self.client, query, self.stats, on_page)
 
     def _bar(self, label: str):
         from contextlib import contextmanager
@@ -490,19 +492,27 @@ class _Run:
                 self._members(con, restore - download, adopted=False, day=today)
             if adopt:
                 self._members(con, adopt, adopted=True, day=today)
+            con.execute("UPDATE sync_scopes SET planned_at = ? WHERE scope = ?",
+                        [self.started, self.scope])
+            con.execute("DELETE FROM sync_window WHERE scope = ?", [self.scope])
+            tmp = syncstate.with_accessions(con, self.window)
+            con.execute(f"INSERT INTO sync_window SELECT ?, accession FROM {tmp}", [self.scope])
             con.execute("DELETE FROM sync_pending WHERE scope = ?", [self.scope])
             if download:
-                con.executemany("INSERT INTO sync_pending VALUES (?, ?)",
-                                [[self.scope, a] for a in sorted(download)])
+                tmp = syncstate.with_accessions(con, download)
+                con.execute(f"INSERT INTO sync_pending SELECT ?, accession FROM {tmp}",
+                            [self.scope])
             con.commit()
         except BaseException:
             con.rollback()
             raise
 
     def _members(self, con, accessions, adopted: bool, day: dt.date) -> None:
-        con.executemany(
-            "INSERT OR REPLACE INTO sync_members VALUES (?, ?, 'active', ?, ?)",
-            [[self.scope, a, adopted, day] for a in sorted(accessions)])
+        from vpkg.sinks.syncstate import with_accessions
+
+        tmp = with_accessions(con, accessions)
+        con.execute(f"INSERT OR REPLACE INTO sync_members SELECT ?, accession, 'active', ?, ? "
+                    f"FROM {tmp}", [self.scope, adopted, day])
 
     # ---- 3: downloads -----------------------------------------------------------------
     def _download(self, con) -> None:
@@ -541,8 +551,8 @@ class _Run:
 
                     def mark(c, got=got):
                         self._members(c, got, adopted=False, day=self.started.date())
-                        c.executemany("DELETE FROM sync_pending WHERE scope = ? AND "
-                                      "accession = ?", [[self.scope, a] for a in sorted(got)])
+                        c.execute("DELETE FROM sync_pending WHERE scope = ? AND accession IN "
+                                  "(SELECT accession FROM _vpkg_sync_acc)", [self.scope])
 
                     load_package(pkg, con, verify=False, force=True, progress=False,
                                  before_commit=mark)
@@ -573,9 +583,10 @@ class _Run:
                                  "AND status = 'active'", [self.scope])
                 movable = mine - held
                 syncstate.withdraw(con, movable, today)
-                con.executemany("UPDATE sync_members SET status = 'withdrawn', since = ? "
-                                "WHERE scope = ? AND accession = ?",
-                                [[today, self.scope, a] for a in gone])
+                tmp = syncstate.with_accessions(con, gone)
+                con.execute("UPDATE sync_members SET status = 'withdrawn', since = ? WHERE "
+                            f"scope = ? AND accession IN (SELECT accession FROM {tmp})",
+                            [today, self.scope])
             finished = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             con.execute("UPDATE sync_scopes SET cursor = ?, last_run_at = ? WHERE scope = ?",
                         [self.started, finished, self.scope])

@@ -121,7 +121,8 @@ class ReportQuery:
 
 @dataclass
 class ListingStats:
-    """What listings cost: requests made (retries included) and response bytes."""
+    """What listings cost: requests made (retries included) and response bytes as received
+    (compressed, when the server sent them gzip-encoded)."""
 
     requests: int = 0
     bytes: int = 0
@@ -246,7 +247,10 @@ def _page(
                 raise error
             try:
                 raw = response.content
-                stats.bytes += len(raw)
+                # bytes on the wire: the compressed size when the page came gzip-encoded
+                tell = getattr(response.raw, "tell", None)
+                wire = tell() if callable(tell) else 0
+                stats.bytes += wire if isinstance(wire, int) and wire > 0 else len(raw)
                 page = json.loads(raw)
                 problem = None if isinstance(page, dict) else "a page that is not a JSON object"
             except requests.RequestException as exc:

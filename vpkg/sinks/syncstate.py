@@ -6,12 +6,15 @@ Tables (all created by `prepare`, which also migrates a warehouse written by an 
   (DATE): rows of records NCBI stopped listing. Rows move there, never get deleted; a
   record that comes back moves back (`restore`).
 * ``sync_scopes``: one row per scope (taxa + filters + include), with its ``cursor``, the
-  start time of its last committed run.
+  start time of its last finished run, and ``planned_at``, the start of the last run whose
+  plan was committed (its changes are loaded, or waiting in ``sync_pending``).
 * ``sync_members``: the accessions a scope brought in, ``active`` or ``withdrawn``;
   ``adopted`` marks records that were already in the warehouse (e.g. from ``vpkg load``)
   when the scope first listed them: they are never moved by a withdrawal.
 * ``sync_pending``: accessions a scope still has to download; a killed run leaves them here
   and the next run downloads them (and nothing it already committed).
+* ``sync_window``: the accessions of the scope's lag window at its last planned run (a
+  record that enters the window later was updated, or published late, since that run).
 * ``sync_runs``: one row per committed run, with its counts.
 * ``vpkg_warehouse``: ``schema_version`` of the layout (`SCHEMA_VERSION`).
 
@@ -42,10 +45,12 @@ SCHEMA_VERSION = 2
 _STATE = {
     "vpkg_warehouse": "key VARCHAR PRIMARY KEY, value VARCHAR",
     "sync_scopes": "scope VARCHAR PRIMARY KEY, taxa VARCHAR[], filters VARCHAR, "
-                   "include VARCHAR, cursor TIMESTAMP, created_at TIMESTAMP, last_run_at TIMESTAMP",
+                   "include VARCHAR, cursor TIMESTAMP, planned_at TIMESTAMP, created_at TIMESTAMP, "
+                   "last_run_at TIMESTAMP",
     "sync_members": "scope VARCHAR, accession VARCHAR, status VARCHAR, adopted BOOLEAN, "
                     "since DATE, PRIMARY KEY (scope, accession)",
     "sync_pending": "scope VARCHAR, accession VARCHAR, PRIMARY KEY (scope, accession)",
+    "sync_window": "scope VARCHAR, accession VARCHAR, PRIMARY KEY (scope, accession)",
     "sync_runs": "scope VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, listed BIGINT, "
                  "added BIGINT, updated BIGINT, withdrawn BIGINT, unchanged BIGINT, "
                  "bytes BIGINT, requests BIGINT",
@@ -143,11 +148,20 @@ def _owned(source_prefix: str) -> dict[str, str]:
     return where
 
 
-def _with_accessions(con, accessions: Iterable[str]) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_TMP} (accession VARCHAR)")
-    rows = sorted(set(accessions))
-    if rows:
-        con.executemany(f"INSERT INTO {_TMP} VALUES (?)", [[a] for a in rows])
+def with_accessions(con, accessions: Iterable[str]) -> str:
+    """Fill the temp table ``_vpkg_sync_acc`` (one column, ``accession``); return its name.
+
+    Goes through Arrow: one statement, however many accessions.
+    """
+    import pyarrow as pa
+
+    con.register("_vpkg_sync_arrow", pa.table({"accession": pa.array(sorted(set(accessions)),
+                                                                     pa.string())}))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_TMP} AS SELECT * FROM _vpkg_sync_arrow")
+    finally:
+        con.unregister("_vpkg_sync_arrow")
+    return _TMP
 
 
 def withdraw(con: duckdb.DuckDBPyConnection, accessions: Iterable[str], day: dt.date) -> int:
@@ -155,7 +169,7 @@ def withdraw(con: duckdb.DuckDBPyConnection, accessions: Iterable[str], day: dt.
 
     Runs inside the caller's transaction. Returns the number of genomes moved.
     """
-    _with_accessions(con, accessions)
+    with_accessions(con, accessions)
     where = _owned("")
     moved = 0
     # proteins and BioSamples are found through annotations and genomes: move them first
@@ -175,7 +189,7 @@ def restore(con: duckdb.DuckDBPyConnection, accessions: Iterable[str]) -> int:
 
     Runs inside the caller's transaction. Returns the number of genomes restored.
     """
-    _with_accessions(con, accessions)
+    with_accessions(con, accessions)
     where = _owned("withdrawn_")
     restored = 0
     # proteins and BioSamples are found through withdrawn annotations and genomes: first
