@@ -486,3 +486,22 @@ def test_an_interrupted_update_run_resumes_without_downloading_again(world, ncbi
     assert downloaded(world) == sorted(set(changed) - set(first_chunk))
     assert resumed.updated == 4
     assert_equals_world(db, world)
+
+
+@pytest.mark.parametrize("module", ["vpkg.fetch.listing", "vpkg.sinks.syncstate", "vpkg.sync"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_vpkg_sync_stays_callable_after_importing_the_module(tmp_path):
+    import importlib
+
+    importlib.import_module("vpkg.sync")  # binds the module to vpkg.sync
+    import vpkg as package
+
+    with pytest.raises(ParameterError, match="taxon: give one or more"):
+        package.sync(tmp_path / "x.duckdb", taxon=[])

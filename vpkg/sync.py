@@ -2,21 +2,23 @@
 
 One run, for a *scope* (taxa + filters + ``include``):
 
-1. list every accession of the scope (``returned_content=ACCESSIONS_ONLY``), and, from the
-   second run on, the complete reports updated since the stored cursor minus ``lag_days``;
-2. plan, in one transaction: records listed again after a withdrawal are restored; records
-   already in the warehouse (``vpkg load``) whose report equals the stored row are adopted
-   without a download; every other new record, and every record whose report differs from
-   the stored ``genomes`` row, goes to ``sync_pending``;
+1. list, as accessions only (``returned_content=ACCESSIONS_ONLY``), every record of the
+   scope, those updated since the last run's start minus ``lag_days`` (the *window*), and
+   those updated since the last run's start; a record in the window now but not in the
+   window of the last run (``sync_window``) was updated or published late since;
+2. plan, in one transaction: withdrawn records listed again are restored; records already in
+   the warehouse (``vpkg load``) whose complete report equals the stored ``genomes`` row are
+   adopted without a download; other new records and changed members go to ``sync_pending``;
 3. download the pending accessions in chunks (accession download, each package verified) and
    load each chunk with the newest-wins `vpkg.load` rules, in one transaction that also
    marks the chunk's accessions as members and no longer pending;
 4. in one last transaction, move the rows of records no longer listed to
    ``withdrawn_<table>`` (only records this scope brought in, and no other scope still lists),
-   advance the cursor to the run's start time and log the run in ``sync_runs``.
+   advance the cursor and log the run in ``sync_runs``.
 
 A run that fails or is killed leaves every committed transaction in place: the next run
-downloads only what is still pending. See docs/sync.md.
+starts from the committed plan and downloads only what is still pending, plus what changed
+since. See docs/sync.md.
 
 >>> import vpkg
 >>> vpkg.sync("wh.duckdb", taxon="1335626")  # doctest: +SKIP
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
     import pyarrow as pa
 
+    from vpkg.fetch.params import DownloadRequest
     from vpkg.fetch.session import RetryPolicy
 
 #: ``include`` words -> (download parameter, NCBI value); as `vpkg download --include`.
@@ -159,7 +162,7 @@ def sync(
         was committed stays, and the next run finishes the work.
     """
     from vpkg.fetch.listing import make_query
-    from vpkg.fetch.params import build_request, resolve_api_key, resolve_base_url, to_timestamp
+    from vpkg.fetch.params import build_request, resolve_api_key, resolve_base_url
 
     taxa = _taxa(taxon)
     words = _include(include)
@@ -185,7 +188,7 @@ def sync(
         path=path, taxa=taxa, filters=listing_filters, scope=scope, lag=lag, chunk=chunk,
         page_size=page_size, download_request=download_request, dry_run=dry_run,
         progress=progress, base=resolve_base_url(base_url), key=resolve_api_key(api_key),
-        policy=retry_policy, to_timestamp=to_timestamp,
+        policy=retry_policy,
     )
     return run.go()
 
@@ -280,13 +283,12 @@ class _Run:
     lag: int
     chunk: int
     page_size: int
-    download_request: object
+    download_request: DownloadRequest
     dry_run: bool
     progress: bool | None
     base: str
     key: str | None
-    policy: object
-    to_timestamp: object
+    policy: RetryPolicy | None
 
     def go(self) -> SyncResult:
         from vpkg.fetch.listing import ListingStats

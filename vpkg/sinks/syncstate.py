@@ -20,7 +20,8 @@ Tables (all created by `prepare`, which also migrates a warehouse written by an 
 
 >>> import duckdb
 >>> con = duckdb.connect()
->>> prepare(con)
+>>> prepare(con)  # the layout found: 0, an empty database
+0
 >>> con.execute("SELECT value FROM vpkg_warehouse WHERE key = 'schema_version'").fetchall()
 [('2',)]
 """
