@@ -505,3 +505,43 @@ def test_vpkg_sync_stays_callable_after_importing_the_module(tmp_path):
 
     with pytest.raises(ParameterError, match="taxon: give one or more"):
         package.sync(tmp_path / "x.duckdb", taxon=[])
+
+
+def test_withdraw_and_restore_move_the_rows_of_every_table(tmp_path):
+    """On the constructed package with every member: MT745738.1 has 12 CDS (its cds.fna
+    headers) and 38 proteins (12 CDS + 26 mature peptides, fixtures/README.md) and one
+    BioSample of its own."""
+    from conftest import CONSTRUCTED
+
+    from vpkg.schema import TABLES
+    from vpkg.sinks.syncstate import prepare, restore, withdraw
+
+    package = CONSTRUCTED / "sars-cov-2_all_members.constructed.zip"
+    with zipfile.ZipFile(package) as z:
+        cds = z.read("ncbi_dataset/data/cds.fna").count(b"\n>MT745738.1:") + 0
+        first = z.read("ncbi_dataset/data/cds.fna").startswith(b">MT745738.1:")
+    db = tmp_path / "wh.duckdb"
+    vpkg.load(package, db, progress=False)
+    con = duckdb.connect(str(db))
+    prepare(con)
+    before = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+    con.begin()
+    assert withdraw(con, ["MT745738.1"], dt.date(2026, 1, 2)) == 1
+    con.commit()
+    moved = {t: con.execute(f"SELECT count(*), min(withdrawn_on) FROM withdrawn_{t}").fetchall()
+             for t in TABLES}
+    day2 = dt.date(2026, 1, 2)
+    assert moved == {
+        "genomes": [(1, day2)], "genome_sequences": [(1, day2)],
+        "cds_sequences": [(cds + first, day2)], "annotations": [(12, day2)],
+        "protein_sequences": [(38, day2)], "biosamples": [(1, day2)]}
+    assert cds + first == 12
+    assert con.execute("SELECT count(*) FROM genomes").fetchall() == [(4,)]
+    con.begin()
+    assert restore(con, ["MT745738.1"]) == 1
+    con.commit()
+    after = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+    assert after == before
+    assert all(con.execute(f"SELECT count(*) FROM withdrawn_{t}").fetchall() == [(0,)]
+               for t in TABLES)
+    con.close()
