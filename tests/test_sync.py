@@ -545,3 +545,10 @@ def test_withdraw_and_restore_move_the_rows_of_every_table(tmp_path):
     assert all(con.execute(f"SELECT count(*) FROM withdrawn_{t}").fetchall() == [(0,)]
                for t in TABLES)
     con.close()
+
+
+def test_progress_bars_for_listing_and_download(world, ncbi, policy, tmp_path, capsys):
+    sync(tmp_path / "wh.duckdb", policy, progress=True)
+    err = capsys.readouterr().err
+    assert f"listing {GEMINI}" in err and "records" in err
+    assert ".wh.duckdb.sync1of3." in err  # the download bar of chunk 1
