@@ -336,6 +336,7 @@ def test_cli_bad_input_gets_one_line(world, ncbi, tmp_path, argv, message):
     proc = cli("sync", *argv, "--db", str(tmp_path / "w.duckdb"), "--no-progressbar",
                env={"VPKG_BASE_URL": ncbi.base_url})
     assert proc.returncode == 1
+    assert list(tmp_path.iterdir()) == []  # no warehouse left behind
     assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
     assert proc.stderr.startswith("vpkg sync: error: ")
 

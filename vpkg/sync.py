@@ -298,12 +298,20 @@ class _Run:
         self.stats = ListingStats()
         self.started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.client = Client(self.base, self.key, self.policy or RetryPolicy())
+        created = not self.path.exists()
+        self.committed = 0
         con = self._connect()
         try:
             self._plan(con)
             if not self.dry_run:
                 self._download(con)
                 self._finish(con)
+        except BaseException:
+            if created and not self.committed and not self.dry_run:
+                con.close()  # a warehouse this run created and filled with nothing: removed
+                for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
+            raise
         finally:
             self.client.close()
             con.close()
@@ -558,6 +566,7 @@ class _Run:
 
                     load_package(pkg, con, verify=False, force=True, progress=False,
                                  before_commit=mark)
+                    self.committed += 1
             finally:
                 tmp.unlink(missing_ok=True)
 

@@ -239,9 +239,11 @@ def _page(
             if response.status_code != 200:
                 error = http_error(client, response, method)
                 if first and query.taxon is not None and response.status_code in (400, 404):
+                    said = f": {error.ncbi_message}" if error.ncbi_message else ""
                     raise DownloadError(
-                        f"unknown taxon {query.taxon!r}? {error} (check the taxid or name, "
-                        "e.g. at https://www.ncbi.nlm.nih.gov/taxonomy)",
+                        f"unknown taxon {query.taxon!r}? NCBI Datasets answered HTTP "
+                        f"{error.status} to the listing of that taxon{said} (check the taxid "
+                        "or name, e.g. at https://www.ncbi.nlm.nih.gov/taxonomy)",
                         status=error.status, ncbi_message=error.ncbi_message,
                     )
                 raise error
