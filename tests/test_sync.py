@@ -553,3 +553,27 @@ def test_progress_bars_for_listing_and_download(world, ncbi, policy, tmp_path, c
     err = capsys.readouterr().err
     assert f"listing {GEMINI}" in err and "records" in err
     assert ".wh.duckdb.sync1of3." in err  # the download bar of chunk 1
+
+
+def test_a_record_another_scope_still_lists_stays(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    gemini = [r.report for r in world.records.values() if world.taxon_matches(GEMINI, r.report)]
+    partial = sum(r.get("completeness") != "COMPLETE" for r in gemini)  # 5 in the raw JSON
+    complete = sync(db, policy, complete_only=True)
+    everything = sync(db, policy)
+    assert (complete.added, partial) == (22 - partial, 5)
+    # the second scope adopts the first one's records (same rows) and downloads the rest
+    assert (everything.added, everything.adopted) == (22, 22 - partial)
+    assert len(world.downloads[-1]) == partial
+    world.update("NC_015045.1", day(0), completeness="PARTIAL")  # leaves the first scope only
+    left = sync(db, policy, complete_only=True)
+    assert left.withdrawn == 1
+    assert rows(db, "SELECT count(*) FROM withdrawn_genomes") == [(0,)]  # still listed
+    sync(db, policy)
+    assert_equals_world(db, world)
+    assert rows(db, "SELECT completeness FROM genomes WHERE accession = 'NC_015045.1'") == [
+        ("PARTIAL",)]
+    world.withdraw("NC_015045.1")  # now gone from NCBI: the scope that still held it moves it
+    assert sync(db, policy).withdrawn == 1
+    assert rows(db, "SELECT accession FROM withdrawn_genomes") == [("NC_015045.1",)]
+    assert_equals_world(db, world)

@@ -583,21 +583,18 @@ class _Run:
         today = self.started.date()
         con.begin()
         try:
-            gone = sorted(self.gone)
-            movable: set[str] = set()
-            if gone:
-                rows = con.execute(
-                    "SELECT accession, adopted FROM sync_members WHERE scope = ? AND "
-                    "status = 'active'", [self.scope]).fetchall()
-                mine = {a for a, adopted in rows if not adopted} & self.gone
-                held = self._set(con, "SELECT accession FROM sync_members WHERE scope <> ? "
-                                 "AND status = 'active'", [self.scope])
-                movable = mine - held
-                syncstate.withdraw(con, movable, today)
-                tmp = syncstate.with_accessions(con, gone)
+            if self.gone:
+                tmp = syncstate.with_accessions(con, self.gone)
                 con.execute("UPDATE sync_members SET status = 'withdrawn', since = ? WHERE "
                             f"scope = ? AND accession IN (SELECT accession FROM {tmp})",
                             [today, self.scope])
+                # rows move when no scope lists the record any more and a sync brought it
+                # in (a record only ever adopted from `vpkg load` stays where it is)
+                movable = self._set(
+                    con, f"SELECT accession FROM {tmp} WHERE accession NOT IN (SELECT "
+                    "accession FROM sync_members WHERE status = 'active') AND accession IN "
+                    "(SELECT accession FROM sync_members WHERE NOT adopted)")
+                syncstate.withdraw(con, movable, today)
             finished = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             con.execute("UPDATE sync_scopes SET cursor = ?, last_run_at = ? WHERE scope = ?",
                         [self.started, finished, self.scope])

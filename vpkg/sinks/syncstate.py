@@ -8,9 +8,10 @@ Tables (all created by `prepare`, which also migrates a warehouse written by an 
 * ``sync_scopes``: one row per scope (taxa + filters + include), with its ``cursor``, the
   start time of its last finished run, and ``planned_at``, the start of the last run whose
   plan was committed (its changes are loaded, or waiting in ``sync_pending``).
-* ``sync_members``: the accessions a scope brought in, ``active`` or ``withdrawn``;
-  ``adopted`` marks records that were already in the warehouse (e.g. from ``vpkg load``)
-  when the scope first listed them: they are never moved by a withdrawal.
+* ``sync_members``: the accessions of each scope, ``active`` or ``withdrawn``; ``adopted``
+  marks records that were already in the warehouse when the scope first listed them and
+  that it did not download. Rows move to ``withdrawn_*`` only for records some scope
+  downloaded (``adopted`` false) and no scope lists any more.
 * ``sync_pending``: accessions a scope still has to download; a killed run leaves them here
   and the next run downloads them (and nothing it already committed).
 * ``sync_window``: the accessions of the scope's lag window at its last planned run (a
