@@ -13,7 +13,7 @@ One run, for a *scope* (taxa + filters + ``include``):
    load each chunk with the newest-wins `vpkg.load` rules, in one transaction that also
    marks the chunk's accessions as members and no longer pending;
 4. in one last transaction, move the rows of records no longer listed to
-   ``withdrawn_<table>`` (only records this scope brought in, and no other scope still lists),
+   ``withdrawn_<table>`` (only records a sync downloaded, and that no scope still lists),
    advance the cursor and log the run in ``sync_runs``.
 
 A run that fails or is killed leaves every committed transaction in place: the next run
