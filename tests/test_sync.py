@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -425,7 +426,6 @@ def test_a_listing_that_changes_while_paging_changes_nothing(world, ncbi, policy
 
 def test_docs_quick_start_runs(world, ncbi, tmp_path):
     """The commands of docs/sync.md's quick start, run as written, print what it shows."""
-    import re
     import shlex
 
     page = (WORLD.parent.parent / "docs" / "sync.md").read_text(encoding="utf-8")
@@ -577,3 +577,17 @@ def test_a_record_another_scope_still_lists_stays(world, ncbi, policy, tmp_path)
     assert sync(db, policy).withdrawn == 1
     assert rows(db, "SELECT accession FROM withdrawn_genomes") == [("NC_015045.1",)]
     assert_equals_world(db, world)
+
+
+def test_the_cost_benchmark_runs_on_a_small_world():
+    """benchmarks/sync_cost.py end to end on 400 records: the sync downloads only the
+    changed records (2 per day at 0.5%), and its table is printed (no timing checked)."""
+    bench = WORLD.parent.parent / "benchmarks" / "sync_cost.py"
+    proc = subprocess.run([sys.executable, str(bench), "--records", "400", "--target", "4000"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NCBI_API_KEY": ""})
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "0 added, 2 updated, 0 withdrawn, 398 unchanged" in out
+    assert "| daily sync | " in out and "| full re-download | 1 | " in out
+    assert re.search(r"sync / full bytes: \d+\.\d\d%", out)
