@@ -586,3 +586,14 @@ def test_the_cost_benchmark_runs_on_a_small_world():
     assert "0 added, 2 updated, 0 withdrawn, 398 unchanged" in out
     assert "| daily sync | " in out and "| full re-download | 1 | " in out
     assert re.search(r"sync / full bytes: \d+\.\d\d%", out)
+
+
+def test_withdrawn_tables_with_other_columns_get_one_line(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    sync(db, policy)
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE withdrawn_genomes DROP COLUMN withdrawn_on")
+    con.close()
+    with pytest.raises(ParameterError, match="table withdrawn_genomes does not have the "
+                       "columns of genomes plus withdrawn_on"):
+        sync(db, policy)

@@ -101,6 +101,7 @@ def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int
     found = check_version(con, where)
     if found == SCHEMA_VERSION and _STATE.keys() <= existing_tables(con):
         create_tables(con)  # checks the six tables' columns
+        _check_withdrawn(con, where)
         return found
     con.begin()
     try:
@@ -121,6 +122,21 @@ def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int
         con.rollback()
         raise
     return found
+
+
+def _check_withdrawn(con, where: str) -> None:
+    """Each ``withdrawn_<table>`` has its table's columns plus ``withdrawn_on``."""
+    db = _db(con)
+    for table in TABLES:
+        live = [r[:2] for r in con.execute(f"DESCRIBE {db}.main.{table}").fetchall()]
+        gone = [r[:2] for r in con.execute(f"DESCRIBE {db}.main.withdrawn_{table}").fetchall()]
+        if gone != live + [("withdrawn_on", "DATE")]:
+            raise ParameterError(
+                f"{where}: table withdrawn_{table} does not have the columns of {table} plus "
+                "withdrawn_on (written by another vpkg version?); sync into a new --db file, "
+                f"or add the missing columns to withdrawn_{table}",
+                parameter="db",
+            )
 
 
 # ---- moving records -------------------------------------------------------------------------
