@@ -12,7 +12,10 @@ when the script is empty the server answers 200 with ``server.package`` (a real 
 ``fixtures/real``). Actions: `ok`, `status`, `error`, `drop`, `truncated`, `flipped`,
 `tampered`, `redirect`. ``server.serve(accessions, zip)`` makes the package depend on the
 request: a request for exactly that set of accessions (GET path or POST body) gets ``zip``
-(and `flipped`, `truncated`, `tampered` damage that one).
+(and `flipped`, `truncated`, `tampered` damage that one). With ``server.world`` set (a
+`ncbi_world.World`), a request the script does not answer otherwise is answered from the
+world: report pages and packages built from its records. ``server.bytes_sent`` counts the
+response bodies sent.
 """
 
 from __future__ import annotations
@@ -293,6 +296,7 @@ class Recorded:
     headers: dict[str, str]  # lower-case names
     body: bytes
     problems: list[str]
+    sent: int = 0  # response body bytes sent
 
     @property
     def raw_query(self) -> str:
@@ -322,6 +326,8 @@ class NcbiServer:
         self.package = package
         self.packages: dict[frozenset[str], Path] = {}
         self.requests: list[Recorded] = []
+        self.world = None  # a ncbi_world.World answers un-scripted requests when set
+        self.bytes_sent = 0
         self._script: deque[Action] = deque()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -394,6 +400,7 @@ def _handler_for(server: NcbiServer) -> type[BaseHTTPRequestHandler]:
             record = Recorded(method, path, self.path, query, headers, body, problems)
             with server._lock:
                 server.requests.append(record)
+            self._record = record
             if problems:
                 message = "Invalid argument provided: " + "; ".join(problems)
                 return self._reply(error(400, message), record)
@@ -405,6 +412,12 @@ def _handler_for(server: NcbiServer) -> type[BaseHTTPRequestHandler]:
                 return
             if action.kind == "status":
                 return self._send(action.status, action.body or b"", action.headers)
+            if action.kind == "ok" and server.world is not None and not action.options.get(
+                "package"
+            ):
+                answer = server.world.answer(record)
+                if answer is not None:
+                    return self._send(*server.world.encode(record, answer))
             data = Path(action.options.get("package") or server.package_for(record)).read_bytes()
             if action.kind == "flipped":
                 data = flip_byte(data, action.options["at"])
@@ -432,6 +445,9 @@ def _handler_for(server: NcbiServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            with server._lock:
+                server.bytes_sent += len(body)
+                self._record.sent += len(body)
 
     return Handler
 

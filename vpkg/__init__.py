@@ -33,6 +33,7 @@ _LAZY = {
     "Package": "vpkg.package",
     "download": "vpkg.fetch",
     "load": "vpkg.package",
+    "sync": "vpkg.sync",
 }
 
 __all__ = [
@@ -48,11 +49,13 @@ __all__ = [
     "Package",
     "download",
     "load",
+    "sync",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from vpkg.fetch import download
     from vpkg.package import Package, load, open_package
+    from vpkg.sync import sync
 
 
 def __getattr__(name: str):

@@ -15,7 +15,7 @@ Parquet, the warehouse). Readers and sinks never see the package.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from vpkg import progress as progress_bars
@@ -199,8 +199,10 @@ class Package(Container):
         force: bool = False,
         progress: bool | None = None,
         batch_size: int = BATCH_SIZE,
+        before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> LoadResult:
-        """Upsert this package into the warehouse open on ``con`` (see `load`)."""
+        """Upsert this package into the warehouse open on ``con`` (see `load`);
+        ``before_commit(con)`` runs last inside its transaction."""
         from vpkg.sinks import warehouse
 
         md5 = integrity.package_md5(self)
@@ -213,7 +215,8 @@ class Package(Container):
         with progress_bars.bar(total, self.path.name, progress) as bar:
             sources = {s.table: s for s in self.sources(batch_size=batch_size, progress=bar)}
             return warehouse.load_sources(con, sources, file=file, md5=md5,
-                                          api_version=self.api_version)
+                                          api_version=self.api_version,
+                                          before_commit=before_commit)
 
 
 def load(

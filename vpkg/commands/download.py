@@ -2,6 +2,7 @@
 
     vpkg download NC_045512.2,OQ282284.1 --include genome,protein,annotation --filename sars.zip
     vpkg download --inputfile accessions.txt --complete-only --released-after 2024-01-01
+    vpkg download --taxon 1335626 --complete-only --filename mers.zip    # the whole taxon
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ FLAGS = {
     "released_since": "--released-after",
     "updated_since": "--updated-after",
     "taxons": "--taxon",
+    "taxon": "--taxon",
     "dest": "--filename",
     "api_key": "--api-key",
 }
@@ -65,7 +67,8 @@ def register(subparsers) -> None:
     p.add_argument("--released-after", metavar="DATE", help="released on or after YYYY-MM-DD")
     p.add_argument("--updated-after", metavar="DATE", help="updated on or after YYYY-MM-DD")
     p.add_argument("--taxon", action="append", metavar="T",
-                   help="taxid or name to restrict to; repeat for several")
+                   help="without accessions: download this taxon (taxid or name); with "
+                   "accessions: restrict them to it (repeat for several)")
     p.add_argument("--use-psg", action="store_true", help="experimental sequence retrieval")
     p.add_argument("--filename", default="ncbi_dataset.zip", metavar="FILE",
                    help="where to save the zip (default: ncbi_dataset.zip)")
@@ -95,7 +98,16 @@ def run(args: argparse.Namespace) -> int:
         "progress": False if args.no_progressbar else None,
     }
     try:
-        path = download(read_accessions(args.accessions, args.inputfile), args.filename, **params)
+        if not args.accessions and not args.inputfile and args.taxon:
+            if len(args.taxon) > 1:
+                raise ParameterError(
+                    "a taxon download takes one --taxon; run one download per taxon, or use "
+                    "vpkg sync for several", "taxon")
+            params.pop("taxons")
+            path = download(None, args.filename, taxon=args.taxon[0], **params)
+        else:
+            accessions = read_accessions(args.accessions, args.inputfile)
+            path = download(accessions, args.filename, **params)
     except ParameterError as exc:
         flag = FLAGS.get(exc.parameter or "")
         if flag:
@@ -136,7 +148,8 @@ def read_accessions(positional: list[str], inputfile: str | None) -> list[str]:
         return [part for arg in positional for part in arg.split(",")]
     if not inputfile:
         raise ParameterError(
-            "no accessions: give one or more as arguments, or --inputfile FILE", "accessions"
+            "no accessions: give one or more as arguments, or --inputfile FILE, or --taxon T "
+            "for a taxon download", "accessions"
         )
     try:
         if inputfile == "-":

@@ -26,6 +26,7 @@ from vpkg.fetch.params import (
     resolve_api_key,
     resolve_base_url,
     resolve_dest,
+    taxon_text,
 )
 from vpkg.fetch.session import Client, RetryPolicy
 from vpkg.fetch.transfer import fetch
@@ -36,9 +37,10 @@ DateLike = str | date | datetime | None
 
 
 def download(
-    accessions: str | Iterable[str],
+    accessions: str | Iterable[str] | None = None,
     dest: str | os.PathLike = "ncbi_dataset.zip",
     *,
+    taxon: str | int | None = None,
     include_sequence: str | Iterable[str] = DEFAULT_INCLUDE_SEQUENCE,
     aux_report: str | Iterable[str] | None = None,
     refseq_only: bool = False,
@@ -58,12 +60,15 @@ def download(
     retry_policy: RetryPolicy | None = None,
     chunk_size: int | None = DEFAULT_CHUNK_SIZE,
 ) -> Path:
-    """Download a virus genome data package by nucleotide accession and verify it.
+    """Download a virus genome data package, by accession or by taxon, and verify it.
 
     Parameters
     ----------
     accessions
         One accession, a comma-separated string, or any iterable of accessions.
+    taxon
+        Instead of accessions: an NCBI taxid or taxon name (any rank); every record of the
+        taxon that passes the filters, from ``GET /virus/taxon/{taxon}/genome/download``.
     dest
         Destination zip; its folder must exist. Replaced only by a verified package.
     include_sequence
@@ -103,6 +108,12 @@ def download(
         When NCBI answers with an error (its message included) or no valid package arrives;
         for a split list, when any chunk fails (the error names it).
     """
+    if (accessions is None) == (taxon is None):
+        raise ParameterError(
+            "give accessions or taxon=, not both (to restrict accessions to a taxon, use "
+            "taxons=)" if taxon is not None else "give accessions, or taxon= for a taxon download",
+            "taxon" if taxon is not None else "accessions",
+        )
     request = build_request(
         accessions,
         include_sequence=include_sequence,
@@ -126,8 +137,17 @@ def download(
     base = resolve_base_url(base_url)
     key = resolve_api_key(api_key)
 
+    if taxon is not None:
+        if request.taxons:
+            raise ParameterError(
+                "taxons= filters an accession download; with taxon= give only one taxon",
+                "taxons",
+            )
+        url = request.taxon_url(base, taxon_text("taxon", taxon))
     client = Client(base, key, retry_policy or RetryPolicy())
     try:
+        if taxon is not None:
+            return fetch(client, "GET", url, None, path, progress)
         if len(chunks) > 1:
             parts = [replace(request, accessions=chunk) for chunk in chunks]
             return fetch_chunks(client, parts, base, path, progress)

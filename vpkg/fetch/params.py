@@ -107,6 +107,12 @@ class DownloadRequest:
             return "GET", url, None
         return self.post(base_url)
 
+    def taxon_url(self, base_url: str, taxon: str) -> str:
+        """Full URL of ``GET /virus/taxon/{taxon}/genome/download`` (no ``taxons`` there)."""
+        query = [(k, v) for k, v in self.query() if k != "taxons"]
+        encoded = urlencode(query, safe=":", quote_via=quote)
+        return f"{base_url}/virus/taxon/{quote(taxon, safe='')}/genome/download?{encoded}"
+
     def post(self, base_url: str) -> tuple[str, str, dict]:
         """(method, url, JSON body) of ``POST /virus/genome/download``."""
         return "POST", f"{base_url}/virus/genome/download", self.body()
@@ -118,8 +124,10 @@ def _wire_scalar(value: object) -> str:
     return str(value)
 
 
-def build_request(accessions: str | Iterable[str], **params) -> DownloadRequest:
+def build_request(accessions: str | Iterable[str] | None, **params) -> DownloadRequest:
     """Validate every download parameter and return the normalised `DownloadRequest`.
+
+    ``accessions=None`` gives a request without accessions (a taxon download or a listing).
 
     Raises
     ------
@@ -130,7 +138,7 @@ def build_request(accessions: str | Iterable[str], **params) -> DownloadRequest:
     if unknown:
         raise ParameterError(f"unknown download parameter(s): {', '.join(unknown)}", unknown[0])
     values = {
-        "accessions": parse_accessions(accessions),
+        "accessions": () if accessions is None else parse_accessions(accessions),
         "include_sequence": _include_sequence(
             params.get("include_sequence", DEFAULT_INCLUDE_SEQUENCE)
         ),
@@ -276,6 +284,14 @@ def _text(name: str, value) -> str | None:
         raise ParameterError(
             f"{name}: {value!r} must be non-empty printable text (or None for no filter)", name
         )
+    return text
+
+
+def taxon_text(name: str, value) -> str:
+    """A taxon (taxid or name) as stripped printable text."""
+    text = _text(name, value)
+    if text is None:
+        raise ParameterError(f"{name}: give a taxid or a taxon name, e.g. 2697049", name)
     return text
 
 

@@ -182,8 +182,12 @@ class Client:
         """HTTP requests made so far."""
         return self.policy.attempts - self.remaining
 
-    def send(self, method: str, url: str, json: dict | None = None) -> requests.Response:
+    def send(
+        self, method: str, url: str, json: dict | None = None, headers: dict | None = None
+    ) -> requests.Response:
         """Send one request (retrying inside the budget) and return the streamed response.
+
+        ``headers`` are sent on top of the session's (e.g. ``Accept: application/json``).
 
         Raises
         ------
@@ -204,7 +208,8 @@ class Client:
         self.limiter.wait()
         try:
             response = self.session.request(
-                method, url, json=json, stream=True, timeout=self.policy.timeout
+                method, url, json=json, headers=headers, stream=True,
+                timeout=self.policy.timeout,
             )
         except requests.RequestException as exc:
             self.remaining = 0

@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +112,7 @@ def load_sources(
     file: str,
     md5: str,
     api_version: str | None = None,
+    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadResult:
     """Load one package's tables into the warehouse open on ``con``, in one transaction.
 
@@ -124,6 +125,9 @@ def load_sources(
         alone). Each is read once.
     file, md5, api_version
         The package, as recorded in the ``packages`` table.
+    before_commit
+        ``before_commit(con)`` runs last inside the transaction (`vpkg.sync` records there
+        which accessions the package brought in).
 
     Raises
     ------
@@ -137,6 +141,8 @@ def load_sources(
     try:
         job.run()
         _record_package(con, api_version, result)
+        if before_commit is not None:
+            before_commit(con)
         con.commit()
     except BaseException:
         con.rollback()
