@@ -194,6 +194,12 @@ class Package:
 
         return package_to_parquet(self, outdir, **kwargs)
 
+    def report(self, output: str | os.PathLike, **kwargs):
+        """Write the offline HTML report of this package (see `vpkg.sinks.report`)."""
+        from vpkg.sinks.report import write_report
+
+        return write_report([self], output, **kwargs)
+
     # ---- integrity ---------------------------------------------------------------------
     def md5sums(self) -> dict[str, str]:
         """The md5 of each member listed in ``md5sum.txt`` (empty when there is none)."""
