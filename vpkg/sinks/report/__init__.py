@@ -94,6 +94,10 @@ def write_report(
     from vpkg.sinks.report.data import gather, stage_packages, stage_warehouse
     from vpkg.sinks.report.page import render_page
 
+    target = Path(output)
+    if not target.parent.is_dir():  # before the work, not after it
+        raise VpkgError(f"{target}: cannot write the report, the folder {target.parent} does "
+                        "not exist; create it or give another -o")
     own = con is None
     con = duckdb.connect() if own else con
     try:
@@ -123,7 +127,6 @@ def write_report(
     subtitle = f"A picture of the {kind} {', '.join(names)}, made by vpkg."
     page = render_page(title, subtitle, header_html(data), chart_list,
                        tables=quality_html(data) + inputs_html(data))
-    target = Path(output)
     _write_atomic(target, page.encode("utf-8"))
     return ReportSummary(target, target.stat().st_size, data["header"], len(chart_list))
 
