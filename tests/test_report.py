@@ -348,3 +348,26 @@ def test_all_members_package(tmp_path):
     path = CONSTRUCTED / "sars-cov-2_all_members.constructed.zip"
     page = report(tmp_path, path)
     assert page.figures == {**page.figures, **expected_header([path])}
+
+
+def test_docs_report_examples_run(tmp_path):
+    """Every command and the Python block of docs/report.md, run as written."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "fixtures").symlink_to(root / "fixtures")
+    text = (root / "docs" / "report.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(sh|python)\n(.*?)```", text, re.S)
+    commands = [ln for kind, body in blocks if kind == "sh" for ln in body.splitlines() if ln]
+    assert len(commands) == 4
+    for line in commands:
+        assert line.startswith("vpkg ")
+        child = subprocess.run([sys.executable, "-m", "vpkg", *line.split()[1:]], cwd=tmp_path,
+                               capture_output=True, text=True)
+        assert child.returncode == 0, (line, child.stderr)
+    (code,) = [body for kind, body in blocks if kind == "python"]
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
+    for name in ("report.html", "both.html", "warehouse.html"):
+        page = parse_page(tmp_path / name)
+        assert page.figures["genomes"] == {"both.html": "41"}.get(name, "32")

@@ -122,8 +122,8 @@ def _lag(data, why) -> Chart:
         return no_data("release-lag", title, caption,
                        why or "no genome has both a full collection date and a release date")
     return Chart("release-lag", title, caption, _bar(data["lag"], {
-        "x": {"field": "lag_start", "type": "quantitative", "bin": {"binned": True,
-              "step": width}, "title": "release lag (days)"},
+        "x": {"field": "lag_start", "type": "quantitative", "bin": {"binned": True},
+              "title": "release lag (days)"},
         "x2": {"field": "lag_end"},
         "y": {"field": "genomes", "type": "quantitative", "title": "genomes"},
         "color": {"value": "#5b8f3a"},
