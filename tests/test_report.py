@@ -54,6 +54,8 @@ def test_header_matches_sql_on_the_raw_report(real_zip, tmp_path):
     expected = expected_header([real_zip])
     assert {k: page.figures[k] for k in expected} == expected
     assert page.figures["verified"] == "yes"
+    files = [i for i in zipfile.ZipFile(real_zip).infolist() if not i.is_dir()]
+    assert page.figures["members"] == str(len(files))
     assert page.chart_ids == CHARTS
 
 
@@ -257,6 +259,7 @@ def test_warehouse_report(tmp_path):
     expected = expected_header([ROTA, HANTA])
     assert {k: page.figures[k] for k in expected} == expected
     assert page.figures["verified"] == "n/a"
+    assert page.figures["members"] == "7"  # six tables and packages
     assert page.chart_ids == [*CHARTS, "loads", "sync-runs"]
     loads = page.specs["loads"]["data"]["values"]
     assert [v["genomes"] for v in loads if v["kind"] == "new"] == [

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,8 @@ def header_html(data: dict[str, Any]) -> str:
             return "none given"
         return first if first == last else f"{first} to {last}"
 
+    members = sum(len(i["tables"]) if i["kind"] == "warehouse" else len(i["members"])
+                  for i in src.inputs)
     figures = [
         ("genomes", f"{h['genomes']:,}", "distinct accessions in the data report"
          if src.has_genomes else "no data report"),
@@ -155,14 +158,22 @@ def header_html(data: dict[str, Any]) -> str:
         ("collection", span(h["collection_first"], h["collection_last"]),
          "collection dates, first to last"),
         ("release", span(h["release_first"], h["release_last"]), "release dates, first to last"),
+        ("members", f"{members:,}", "tables in the warehouse" if src.warehouse
+         else "files in the package" + ("s" if len(src.inputs) > 1 else "") + ", listed below"),
         ("verified", _verified(src.inputs), "CRCs and md5sum.txt"
          if not src.warehouse else "a warehouse has no md5sum.txt"),
     ]
     cells = "".join(
         f'<div class="figure" id="figure-{key}" data-value="{html.escape(value)}">'
-        f"<b>{html.escape(value)}</b><span>{html.escape(key)}: {html.escape(note)}</span></div>"
+        f"<b>{_nowrap_dates(html.escape(value))}</b>"
+        f"<span>{html.escape(key)}: {html.escape(note)}</span></div>"
         for key, value, note in figures)
     return f'<div class="figures" id="header">{cells}</div>'
+
+
+def _nowrap_dates(text: str) -> str:
+    """Dates kept on one line each (a range may still break at " to ")."""
+    return re.sub(r"\d{4}-\d{2}(-\d{2})?", r'<span class="date">\g<0></span>', text)
 
 
 def _verified(inputs: list[dict[str, Any]]) -> str:
