@@ -20,12 +20,9 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vpkg.errors import ParameterError, VpkgError
-
-if TYPE_CHECKING:  # pragma: no cover
-    import duckdb
 
 #: The first bytes of a DuckDB database file, from offset 8 (after the checksum).
 DUCKDB_MAGIC = b"DUCK"
@@ -62,7 +59,6 @@ def write_report(
     verify: bool = True,
     title: str | None = None,
     batch_size: int = 65536,
-    con: duckdb.DuckDBPyConnection | None = None,
 ) -> ReportSummary:
     """Write the HTML report of open packages, or of a warehouse file, to ``output``.
 
@@ -80,8 +76,6 @@ def write_report(
         The page title (default: from the inputs' file names).
     batch_size
         Rows per Arrow batch read from a package.
-    con
-        A DuckDB connection to compute with (default: a new in-memory one).
 
     Raises
     ------
@@ -99,8 +93,7 @@ def write_report(
     if not target.parent.is_dir():  # before the work, not after it
         raise VpkgError(f"{target}: cannot write the report, the folder {target.parent} does "
                         "not exist; create it or give another -o")
-    own = con is None
-    con = duckdb.connect() if own else con
+    con = duckdb.connect()  # in memory: the staged tables never reach a file
     try:
         if isinstance(inputs, str | os.PathLike):
             names = [Path(inputs).name]
@@ -119,8 +112,7 @@ def write_report(
             sources = stage_packages(con, list(inputs), verify=verify, batch_size=batch_size)
         data = gather(con, sources)
     finally:
-        if own:
-            con.close()
+        con.close()
     chart_list = make_charts(data)
     title = title or "vpkg report: " + ", ".join(names)
     kind = "warehouse" if sources.warehouse else (

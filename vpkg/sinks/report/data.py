@@ -1,10 +1,10 @@
 """The numbers of a report, computed with DuckDB: every figure is one aggregate query.
 
 The genomes and genome sequences of the inputs are first copied, reduced to the few columns a
-report needs, into two DuckDB temp tables (``_r_genomes``, ``_r_sequences``): one streaming
-scan of each member, in bounded batches, so that a package is parsed once whatever the number
-of charts. Every chart and count is then an aggregate over those small tables, and only the
-aggregates (never the rows) go into the page.
+report needs, into two tables of the (in-memory) DuckDB database (``_r_genomes``,
+``_r_sequences``): one streaming scan of each member, in bounded batches, so that a package is
+parsed once whatever the number of charts. Every chart and count is then an aggregate over
+those small tables, and only the aggregates (never the rows) go into the page.
 
 >>> import duckdb, vpkg
 >>> con = duckdb.connect()
@@ -20,7 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vpkg.sinks.streams import TableStream, quote, reraise
+import pyarrow as pa
+
+from vpkg.errors import VpkgError
+from vpkg.sinks.streams import quote, reraise
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -57,68 +60,115 @@ class Sources:
 # ---- staging ---------------------------------------------------------------------------------
 
 
+class _Projected:
+    """A package table reduced to some columns on the Arrow side, for one DuckDB scan.
+
+    DuckDB cannot push a projection into an Arrow stream, so without this it would convert
+    every column (lineages, ``extra``, sequences) only to drop most of them. A `VpkgError`
+    the reader raises is kept in ``error``: DuckDB passes it on only as text.
+    """
+
+    def __init__(self, pkg, table: str, columns: list[str], batch_size: int):
+        self.error: VpkgError | None = None
+        reader = pkg.reader(table, batch_size=batch_size)
+        self.schema = pa.schema([reader.schema.field(c) for c in columns])
+        self.reader = pa.RecordBatchReader.from_batches(
+            self.schema, self._batches(reader, columns))
+
+    def _batches(self, reader, columns: list[str]):
+        try:
+            for batch in reader:
+                yield batch.select(columns)
+        except VpkgError as exc:
+            self.error = exc
+            raise
+        finally:
+            reader.close()
+
+
 def stage_packages(con: duckdb.DuckDBPyConnection, packages: list, verify: bool = True,
                    batch_size: int = 65536) -> Sources:
-    """Copy the report columns of every package's genomes and sequences into temp tables.
+    """Copy the report columns of every package's genomes and sequences into the database.
 
-    ``packages`` are open packages (anything with ``tables()``, ``members()``,
-    ``member_size()``, ``verify()`` and the readers `TableStream` uses). Verification
-    failures are recorded in ``Sources.inputs``, not raised; a member that cannot be read
-    raises its `VpkgError`.
+    ``packages`` are open packages (``tables()``, ``reader()``, ``members()``,
+    ``member_size()``, ``verify()``). The genomes, the sequences and the verification run on
+    three threads (DuckDB and the readers' parsers release the GIL for most of their work),
+    each with its own cursor on ``con``'s in-memory database. Verification failures are
+    recorded in ``Sources.inputs``, not raised; a member that cannot be read raises its
+    `VpkgError`.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     sources = Sources()
-    streams: list[TableStream] = []
-    genome_selects, sequence_selects = [], []
-    for number, pkg in enumerate(packages):
-        tables = pkg.tables()
-        for table in ("genomes", "genome_sequences"):
-            if table in tables:
-                stream = TableStream(pkg, table, batch_size)
-                streams.append(stream)
-                con.register(f"_r_in{number}_{table}", stream)
-        if "genomes" in tables:
-            columns = ", ".join(quote(c) for c in GENOME_COLUMNS)
-            genome_selects.append(f"SELECT {columns} FROM _r_in{number}_genomes")
-        if "genome_sequences" in tables:
-            sequence_selects.append(f"SELECT accession, length FROM _r_in{number}_genome_sequences")
-        sources.inputs.append(_package_input(pkg, verify))
-    try:
-        _create(con, genome_selects, sequence_selects, sources)
-    except Exception as exc:
-        reraise(exc, streams, "reading the package for the report failed", query=False)
-    finally:
-        for number, pkg in enumerate(packages):
-            for table in ("genomes", "genome_sequences"):
-                if table in pkg.tables():
-                    con.unregister(f"_r_in{number}_{table}")
+    holding = {t: [p for p in packages if t in p.tables()] for t in ("genomes",
+                                                                       "genome_sequences")}
+    sources.has_genomes = bool(holding["genomes"])
+    sources.has_sequences = bool(holding["genome_sequences"])
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        genomes = pool.submit(_stage_table, con.cursor(), holding["genomes"], "genomes",
+                              GENOME_COLUMNS, batch_size)
+        sequences = pool.submit(_stage_table, con.cursor(), holding["genome_sequences"],
+                                "genome_sequences", ["accession", "length"], batch_size)
+        checks = pool.submit(lambda: [_package_input(p, verify) for p in packages])
+        sources.genome_rows = genomes.result()
+        sources.sequence_rows = sequences.result()
+        sources.inputs = checks.result()
+    _distinct(con, sources)
     return sources
+
+
+def _stage_table(con, packages: list, table: str, columns: list[str], batch_size: int) -> int:
+    """``_r_all_<table>``: the columns of ``table`` of every package, one after another."""
+    target = f"_r_all_{table}"
+    try:
+        for number, pkg in enumerate(packages):
+            source = _Projected(pkg, table, columns, batch_size)
+            name = f"_r_in{number}_{table}"
+            con.register(name, source.reader)
+            try:
+                verb = f"CREATE TABLE {target} AS" if number == 0 else f"INSERT INTO {target}"
+                con.execute(f"{verb} SELECT * FROM {name}")
+            except Exception as exc:
+                if source.error is not None:
+                    raise source.error from None
+                reraise(exc, [], f"reading {table} of {pkg.path} for the report failed",
+                        query=False)
+            finally:
+                con.unregister(name)
+        return _scalar(con, f"SELECT count(*) FROM {target}") if packages else 0
+    finally:
+        con.close()
 
 
 def stage_warehouse(con: duckdb.DuckDBPyConnection, path: str) -> Sources:
-    """Attach a warehouse (read-only) and copy its report columns into the temp tables."""
+    """Attach a warehouse (read-only) and copy its report columns into the database."""
     con.execute(f"ATTACH {_literal(path)} AS _r_wh (READ_ONLY)")
-    tables = {
-        name: rows for name, rows in con.execute(
-            "SELECT table_name, estimated_size FROM duckdb_tables() "
-            "WHERE database_name = '_r_wh' AND schema_name = 'main' ORDER BY table_name"
-        ).fetchall()
-    }
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = '_r_wh' "
+        "AND schema_name = 'main' ORDER BY table_name").fetchall()]
     sources = Sources(warehouse="_r_wh")
-    genome_selects, sequence_selects = [], []
-    if "genomes" in tables:
-        columns = ", ".join(quote(c) for c in GENOME_COLUMNS)
-        genome_selects.append(f"SELECT {columns} FROM _r_wh.main.genomes")
-    if "genome_sequences" in tables:
-        sequence_selects.append("SELECT accession, length FROM _r_wh.main.genome_sequences")
+    for table, columns in (("genomes", GENOME_COLUMNS),
+                           ("genome_sequences", ["accession", "length"])):
+        if table in tables:
+            listed = ", ".join(quote(c) for c in columns)
+            con.execute(f"CREATE TABLE _r_all_{table} AS SELECT {listed} "
+                        f"FROM _r_wh.main.{table}")
+    sources.has_genomes = "genomes" in tables
+    sources.has_sequences = "genome_sequences" in tables
+    if sources.has_genomes:
+        sources.genome_rows = _scalar(con, "SELECT count(*) FROM _r_all_genomes")
+    if sources.has_sequences:
+        sources.sequence_rows = _scalar(con, "SELECT count(*) FROM _r_all_genome_sequences")
     counts = {t: con.execute(f"SELECT count(*) FROM _r_wh.main.{quote(t)}").fetchall()[0][0]
               for t in tables}
     sources.inputs.append({"path": path, "kind": "warehouse", "tables": counts})
-    _create(con, genome_selects, sequence_selects, sources)
+    _distinct(con, sources)
     return sources
 
 
-def _create(con, genome_selects: list[str], sequence_selects: list[str], sources: Sources):
-    """The two staged temp tables, one distinct accession a row (the latest update wins)."""
+def _distinct(con, sources: Sources) -> None:
+    """``_r_genomes`` and ``_r_sequences``: one row per distinct accession (for genomes, the
+    latest ``update_date`` wins), with the derived columns the charts group by."""
     columns = ", ".join(
         [*(quote(c) for c in GENOME_COLUMNS if c != "update_date"),
          "trim(split_part(geo_location, ':', 1)) AS country",
@@ -127,15 +177,12 @@ def _create(con, genome_selects: list[str], sequence_selects: list[str], sources
          # a collection day only when the date has one: YYYY-MM-DD
          "TRY_CAST(CASE WHEN regexp_full_match(collection_date, '[0-9]{4}-[0-9]{2}-[0-9]{2}') "
          "THEN collection_date END AS DATE) AS collection_day"])
-    if genome_selects:
-        sources.has_genomes = True
-        union = " UNION ALL ".join(genome_selects)
-        con.execute(f"CREATE TEMP TABLE _r_all_genomes AS {union}")
-        sources.genome_rows = _scalar(con, "SELECT count(*) FROM _r_all_genomes")
-        con.execute(
-            f"CREATE TEMP TABLE _r_genomes AS SELECT {columns} FROM _r_all_genomes "
+    if sources.has_genomes:
+        distinct = _scalar(con, "SELECT count(DISTINCT accession) FROM _r_all_genomes")
+        dedupe = "" if distinct == sources.genome_rows else (
             "QUALIFY row_number() OVER (PARTITION BY accession "
             "ORDER BY update_date DESC NULLS LAST) = 1")
+        con.execute(f"CREATE TABLE _r_genomes AS SELECT {columns} FROM _r_all_genomes {dedupe}")
         con.execute("DROP TABLE _r_all_genomes")
     else:
         empty = ", ".join(f"NULL::{t} AS {c}" for c, t in [
@@ -147,23 +194,17 @@ def _create(con, genome_selects: list[str], sequence_selects: list[str], sources
             ("virus_tax_id", "BIGINT"), ("virus_name", "VARCHAR"),
             ("geo_location", "VARCHAR"), ("biosample", "VARCHAR"), ("country", "VARCHAR"),
             ("collection_year", "INTEGER"), ("collection_day", "DATE")])
-        con.execute(f"CREATE TEMP TABLE _r_genomes AS SELECT {empty} LIMIT 0")
-    if sequence_selects:
-        sources.has_sequences = True
-        union = " UNION ALL ".join(sequence_selects)
-        con.execute(f"CREATE TEMP TABLE _r_all_sequences AS {union}")
-        sources.sequence_rows = _scalar(con, "SELECT count(*) FROM _r_all_sequences")
-        con.execute("CREATE TEMP TABLE _r_sequences AS SELECT accession, max(length) AS length "
-                    "FROM _r_all_sequences GROUP BY accession")
-        con.execute("DROP TABLE _r_all_sequences")
+        con.execute(f"CREATE TABLE _r_genomes AS SELECT {empty} LIMIT 0")
+    if sources.has_sequences:
+        con.execute("CREATE TABLE _r_sequences AS SELECT accession, max(length) AS length "
+                    "FROM _r_all_genome_sequences GROUP BY accession")
+        con.execute("DROP TABLE _r_all_genome_sequences")
     else:
-        con.execute("CREATE TEMP TABLE _r_sequences AS "
+        con.execute("CREATE TABLE _r_sequences AS "
                     "SELECT NULL::VARCHAR AS accession, NULL::BIGINT AS length LIMIT 0")
 
 
 def _package_input(pkg, verify: bool) -> dict[str, Any]:
-    from vpkg.errors import VpkgError
-
     entry: dict[str, Any] = {
         "path": str(pkg.path), "kind": "package",
         "members": [(m, pkg.member_size(m)) for m in pkg.members()],
