@@ -157,3 +157,14 @@ def test_a_broken_chart_is_caught(browser, tmp_path):
     result = render(browser, out)
     assert any(kind == "error" for kind, _ in result["console"])
     assert sum(c["svg"] == 0 for c in result["charts"]) == 1
+
+
+@pytest.mark.parametrize("ci", [True, False])
+def test_missing_chromium_fails_in_ci_and_skips_elsewhere(monkeypatch, ci):
+    import test_report_browser as module
+
+    monkeypatch.setattr(module, "CHROMIUM", None)
+    monkeypatch.setattr(module, "IN_CI", ci)
+    outcome = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(outcome, match="chromium is not installed"):
+        module._require_chromium()
