@@ -318,12 +318,15 @@ def test_cli_report_of_a_warehouse_with_a_package_is_refused(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("case", ["missing folder", "damaged member"])
+@pytest.mark.parametrize("case", ["missing folder", "output is a folder", "damaged member"])
 def test_cli_errors_leave_nothing_behind(tmp_path, case):
     source = ROTA
     out = tmp_path / "r.html"
     if case == "missing folder":
         out = tmp_path / "nope" / "r.html"
+    elif case == "output is a folder":
+        out = tmp_path / "r.html"
+        out.mkdir()
     else:
         members = {n: zipfile.ZipFile(ROTA).read(n) for n in zipfile.ZipFile(ROTA).namelist()}
         members[REPORT] = members[REPORT][:500] + b"\n{not json\n"
@@ -336,8 +339,11 @@ def test_cli_errors_leave_nothing_behind(tmp_path, case):
         capture_output=True, text=True)
     assert child.returncode == 1
     assert child.stderr.count("\n") == 1 and "Traceback" not in child.stderr
-    assert ("r.html" if case == "missing folder" else "data_report.jsonl") in child.stderr
-    assert [p.name for p in tmp_path.iterdir() if p.name != "bad.zip"] == []
+    expected = {"missing folder": "does not exist", "output is a folder": "is a folder",
+                "damaged member": "data_report.jsonl"}[case]
+    assert expected in child.stderr
+    left = [p.name for p in tmp_path.iterdir() if p.name != "bad.zip"]
+    assert left == (["r.html"] if case == "output is a folder" else [])
 
 
 def test_report_of_nothing_is_refused(tmp_path):

@@ -93,6 +93,9 @@ def write_report(
     if not target.parent.is_dir():  # before the work, not after it
         raise VpkgError(f"{target}: cannot write the report, the folder {target.parent} does "
                         "not exist; create it or give another -o")
+    if target.is_dir():
+        raise VpkgError(f"{target}: is a folder; give the HTML file to write, for example "
+                        f"-o {target / 'report.html'}")
     con = duckdb.connect()  # in memory: the staged tables never reach a file
     try:
         if isinstance(inputs, str | os.PathLike):
