@@ -380,3 +380,15 @@ def test_docs_report_examples_run(tmp_path):
     for name in ("report.html", "both.html", "warehouse.html"):
         page = parse_page(tmp_path / name)
         assert page.figures["genomes"] == {"both.html": "41"}.get(name, "32")
+
+
+@pytest.mark.parametrize("module", ["vpkg.sinks.report", "vpkg.sinks.report.data",
+                                    "vpkg.sinks.report.charts", "vpkg.sinks.report.page"])
+def test_report_docstring_examples_run(module, monkeypatch, tmp_path):
+    import doctest
+    import importlib
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -12,7 +12,7 @@ those small tables, and only the aggregates (never the rows) go into the page.
 >>> sources = stage_packages(con, [pkg])
 >>> data = gather(con, sources)
 >>> data["header"]["genomes"], data["header"]["countries"]
-(32, 5)
+(32, 3)
 """
 
 from __future__ import annotations
