@@ -76,6 +76,13 @@ def _not_shown(n: int, what: str) -> str:
     return f"; {n:,} {'genome' if n == 1 else 'genomes'} without {what} not shown" if n else ""
 
 
+def _year_axis(title: str) -> dict:
+    """x from ``year`` to ``year_end`` on a linear axis: a year without genomes is a gap."""
+    return {"x": {"field": "year", "type": "quantitative", "bin": {"binned": True},
+                  "title": title, "axis": {"format": "d", "tickMinStep": 1}},
+            "x2": {"field": "year_end"}}
+
+
 def _collection_years(data, why) -> Chart:
     caption = ("Genomes (distinct accessions) per year of collection (isolate.collectionDate), "
                "stacked by completeness" + _not_shown(data["no_collection_year"],
@@ -84,9 +91,9 @@ def _collection_years(data, why) -> Chart:
     if not data["collection_years"]:
         return no_data("collection-years", title, caption, why or "no genome has a collection date")
     colors = sorted({r["completeness"] for r in data["collection_years"]})
-    return Chart("collection-years", title, caption, _bar(data["collection_years"], {
-        "x": {"field": "year", "type": "ordinal", "title": "collection year",
-              "axis": {"labelAngle": 0}},
+    values = [{**r, "year_end": r["year"] + 1} for r in data["collection_years"]]
+    return Chart("collection-years", title, caption, _bar(values, {
+        **_year_axis("collection year"),
         "y": {"field": "genomes", "type": "quantitative", "aggregate": "sum",
               "title": "genomes"},
         "color": {"field": "completeness", "type": "nominal", "scale": {
@@ -103,9 +110,9 @@ def _release_years(data, why) -> Chart:
     title = "Genomes per release year"
     if not data["release_years"]:
         return no_data("release-years", title, caption, why or "no genome has a release date")
-    return Chart("release-years", title, caption, _bar(data["release_years"], {
-        "x": {"field": "year", "type": "ordinal", "title": "release year",
-              "axis": {"labelAngle": 0}},
+    values = [{**r, "year_end": r["year"] + 1} for r in data["release_years"]]
+    return Chart("release-years", title, caption, _bar(values, {
+        **_year_axis("release year"),
         "y": {"field": "genomes", "type": "quantitative", "title": "genomes"},
         "color": {"value": "#2b7bba"},
     }))
