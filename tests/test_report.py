@@ -392,3 +392,20 @@ def test_report_docstring_examples_run(module, monkeypatch, tmp_path):
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_unverified_and_damaged_packages_say_so(tmp_path):
+    out = tmp_path / "r.html"
+    vpkg.open_package(HANTA).report(out, verify=False)
+    assert parse_page(out).figures["verified"] == "not checked"
+    members = {n: zipfile.ZipFile(HANTA).read(n) for n in zipfile.ZipFile(HANTA).namelist()}
+    members["ncbi_dataset/data/virus_dataset.md"] += b"changed"  # md5sum.txt no longer matches
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(damaged, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    vpkg.open_package(damaged).report(out)
+    page = parse_page(out)
+    assert page.figures["verified"] == "FAILED"
+    assert "virus_dataset.md has md5" in out.read_text()
+    assert page.figures["genomes"] == "9"  # the report is still made
