@@ -28,6 +28,17 @@ def vpkg_reader(table: str, where: str) -> dict:
     return {"rows": rows}
 
 
+def vpkg_report_page(where: str, verify: bool) -> dict:
+    """`vpkg report` of the package to a temporary HTML file."""
+    import tempfile
+
+    import vpkg
+
+    with tempfile.TemporaryDirectory() as tmp, vpkg.open_package(where) as pkg:
+        summary = pkg.report(f"{tmp}/report.html", verify=verify)
+    return {"rows": summary.header["genomes"], "bytes": summary.bytes}
+
+
 def zipfile_inflate(zip_path: str, member: str) -> dict:
     import zipfile
 
@@ -108,6 +119,10 @@ MEASUREMENTS: dict[str, tuple[str, Callable[[str, str], dict]]] = {
                             lambda d, z: duckdb_json(d, streaming=False)),
     "report/pyarrow-json": ("pyarrow.json.read_json on the extracted file",
                             lambda d, z: pyarrow_json(d)),
+    "page/report-zip": ("vpkg report: the HTML page of the zip, verified (CRCs and md5)",
+                      lambda d, z: vpkg_report_page(z, verify=True)),
+    "page/report-zip-no-verify": ("vpkg report --no-verify: the HTML page of the zip",
+                                lambda d, z: vpkg_report_page(z, verify=False)),
     "report/zipfile-inflate": ("zipfile: decompress data_report.jsonl only, 1 MiB reads",
                                lambda d, z: zipfile_inflate(z, REPORT)),
 }

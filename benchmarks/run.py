@@ -43,6 +43,8 @@ TARGETS = [
      "FASTA from the zip <= 1.0 x zipfile decompressing the member"),
     ("report/vpkg-dir", "report/duckdb", 1.0,
      "data report from the extracted directory <= 1.0 x DuckDB read_json_auto"),
+    ("page/report-zip", "report/vpkg-zip", 2.0,  # issue 15
+     "vpkg report of the zip <= 2 x reading its genomes table from the zip"),
 ]
 RSS_LIMIT_MB = 300
 #: measurements that need a package that may not be installed

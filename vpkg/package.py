@@ -95,6 +95,27 @@ class Package(Container):
 
         return check_translations(self, **kwargs)
 
+    def report(self, output: str | os.PathLike, **kwargs):
+        """Write the offline HTML report of this package (see `vpkg.sinks.report`)."""
+        from vpkg.sinks.report import write_report
+
+        return write_report([self.report_input()], output, **kwargs)
+
+    def report_input(self, batch_size: int = BATCH_SIZE):
+        """What `vpkg.sinks.report` reads of this package: its sources and `verify`."""
+        from vpkg.sinks.report.data import PackageInput
+
+        held = self.tables()
+        return PackageInput(
+            path=str(self.path),
+            members=[(m, self.member_size(m)) for m in self.members()],
+            genomes=self.source("genomes", batch_size=batch_size) if "genomes" in held
+            else None,
+            genome_sequences=self.source("genome_sequences", batch_size=batch_size)
+            if "genome_sequences" in held else None,
+            verify=self.verify,
+        )
+
     # ---- integrity -------------------------------------------------------------------------
     def md5sums(self) -> dict[str, str]:
         """The md5 of each member listed in ``md5sum.txt`` (empty when there is none)."""

@@ -82,7 +82,7 @@ def check_version(con: duckdb.DuckDBPyConnection, where: str) -> int:
     """The layout version, or a `ParameterError` when a newer vpkg wrote the warehouse."""
     version = schema_version(con)
     if version > SCHEMA_VERSION:
-        from vpkg import __version__
+        from vpkg.version import __version__
 
         raise ParameterError(
             f"{where}: this warehouse was written by a newer vpkg (layout version {version}; "
