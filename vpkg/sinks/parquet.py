@@ -46,8 +46,11 @@ ROW_GROUP_BYTES = 64 << 20
 ROW_GROUP_ROWS = 1 << 20
 #: Columns written without dictionary encoding and without statistics.
 PLAIN_COLUMNS = ("sequence",)
-#: The virtual partition column: the year of ``collection_date``.
+#: The year of ``collection_date``: a column of ``genomes``; tables that have a
+#: ``collection_date`` of their own (``biosamples``) get it computed from theirs.
 COLLECTION_YEAR = "collection_year"
+#: The folder of null partition values: ``<column>-__null__``.
+NULL_FOLDER = "__null__"
 #: Tables whose ``accession`` is a genome accession: they can take a partition value
 #: from their genome.
 GENOME_LINKED = ("genome_sequences", "cds_sequences", "annotations")
@@ -96,12 +99,14 @@ def package_to_parquet(
     tables
         The tables to write (default: every table the package holds).
     partition_by
-        A column to partition by, or ``"collection_year"`` (the year of
-        ``collection_date``). Each table holding that column is written as a Hive-style
-        dataset ``<table>/<column>=<value>/part-<n>.parquet``; sequence and annotation tables
-        take the value of their genome (by ``accession``); a table that can have no value
-        (``protein_sequences``; ``biosamples`` for a genome column) is written as one file.
-        Null values go to ``<column>=__HIVE_DEFAULT_PARTITION__``.
+        A column to partition by, e.g. ``"collection_year"`` or ``"virus_tax_id"``. Each
+        table holding that column is written as a dataset
+        ``<table>/<column>-<value>/part-<n>.parquet`` whose files all hold the column
+        (null values go to ``<column>-__null__``), so pandas, polars, pyarrow, DuckDB and
+        Spark read the folder as one table without a partitioning scheme; sequence and
+        annotation tables take the value of their genome (by ``accession``); a table that
+        can have no value (``protein_sequences``; ``biosamples`` for a genome column) is
+        written as one file.
     compression_level
         zstd level (default: the library's, 1).
     row_group_bytes, row_group_rows
@@ -125,7 +130,7 @@ def package_to_parquet(
     >>> pkg = vpkg.open_package("fixtures/real/Rotavirus_J.zip")
     >>> out = tempfile.mkdtemp()
     >>> done = pkg.to_parquet(out, partition_by="collection_year")
-    >>> ds.dataset(done[0].path, partitioning="hive").count_rows()
+    >>> ds.dataset(done[0].path).count_rows()
     32
     """
     from vpkg.progress import progress_bar
@@ -220,15 +225,13 @@ def _partition_plan(pkg: Package, table: str, column: str | None) -> _Partition 
     if not column:
         return None
     names = schema(table).names
-    if column == COLLECTION_YEAR and "collection_date" in names:
-        return _Partition(column, "collection_date")
-    if column in names and column != COLLECTION_YEAR:
+    if column in names:
         _check_plain(table, column)
         return _Partition(column, column)
-    genome_column = column == COLLECTION_YEAR or column in schema("genomes").names
-    if table in GENOME_LINKED and genome_column and "genomes" in pkg.tables():
-        if column != COLLECTION_YEAR:
-            _check_plain("genomes", column)
+    if column == COLLECTION_YEAR and "collection_date" in names:
+        return _Partition(column, "collection_date")
+    if table in GENOME_LINKED and column in schema("genomes").names and "genomes" in pkg.tables():
+        _check_plain("genomes", column)
         return _Partition(column, None, lookup=True)
     return None
 
@@ -260,9 +263,8 @@ def _genome_values(pkg: Package, column: str, batch_size: int, bar: Any) -> pa.T
     accessions, values = [], []
     for batch in table_reader(pkg, "genomes", batch_size, bar):
         accessions.append(batch.column("accession"))
-        source = batch.column("collection_date" if column == COLLECTION_YEAR else column)
-        values.append(collection_year(source) if column == COLLECTION_YEAR else source)
-    value_type = pa.int32() if column == COLLECTION_YEAR else schema("genomes").field(column).type
+        values.append(batch.column(column))
+    value_type = schema("genomes").field(column).type
     return pa.table({
         "accession": pa.concat_arrays(accessions) if accessions else pa.array([], pa.string()),
         "value": pa.concat_arrays(values) if values else pa.array([], value_type),
@@ -307,19 +309,26 @@ class _Writer:
     def write_dataset(
         self, reader: pa.RecordBatchReader, folder: Path, metadata: dict, column: str
     ) -> int:
-        """Stream ``reader`` into a Hive-style dataset partitioned by ``column``."""
+        """Stream ``reader`` into a dataset partitioned by ``column`` (see `package_to_parquet`).
+
+        The folders are not Hive-style (``column=value``) on purpose: a Hive null folder
+        makes pandas fail ("Cannot yet unify dictionaries with nulls", pyarrow infers a
+        dictionary from the folder names) and an all-null one makes pyarrow fail ("No
+        non-null segments"); a column kept in every file reads the same everywhere, and
+        its min/max statistics still let filters skip the other files.
+        """
         import pyarrow.dataset as ds
 
-        out_schema = reader.schema.with_metadata(metadata)
-        file_schema = out_schema.remove(out_schema.get_field_index(column))
+        file_schema = reader.schema.with_metadata(metadata)
+        out_schema = file_schema.append(pa.field(_FOLDER, pa.string()))
         fmt = ds.ParquetFileFormat()
         options = fmt.make_write_options(**self.options(file_schema))
-        partitioning = ds.partitioning(pa.schema([out_schema.field(column)]), flavor="hive")
+        partitioning = ds.partitioning(pa.schema([out_schema.field(_FOLDER)]))
         first, batches = _peek(reader)
         if first is None:  # no rows: one empty file, so that readers still see the schema
-            (folder / f"{column}=__HIVE_DEFAULT_PARTITION__").mkdir(parents=True)
+            (folder / f"{column}-{NULL_FOLDER}").mkdir(parents=True)
             pq.write_table(file_schema.empty_table(),
-                           folder / f"{column}=__HIVE_DEFAULT_PARTITION__" / "part-0.parquet",
+                           folder / f"{column}-{NULL_FOLDER}" / "part-0.parquet",
                            **self.options(file_schema))
             return 0
         row_bytes = max(1, first.nbytes // max(1, first.num_rows))
@@ -330,7 +339,9 @@ class _Writer:
             nonlocal rows
             for batch in batches:
                 rows += batch.num_rows
-                yield batch.replace_schema_metadata(metadata)
+                yield pa.RecordBatch.from_arrays(
+                    [*batch.columns, _folder_names(column, batch.column(column))],
+                    schema=out_schema)
 
         try:
             ds.write_dataset(
@@ -352,6 +363,16 @@ class _Writer:
                 "choose a column with fewer distinct values"
             ) from exc
         return rows
+
+
+#: The hidden column naming each row's folder (write_dataset keeps it out of the files).
+_FOLDER = "__vpkg_folder"
+
+
+def _folder_names(column: str, values: pa.Array) -> pa.Array:
+    """``<column>-<value>`` (``<column>-__null__`` for null) of each value."""
+    text = pc.fill_null(pc.cast(values, pa.string()), NULL_FOLDER)
+    return pc.binary_join_element_wise(pa.scalar(f"{column}-"), text, "")
 
 
 def _row_groups(
