@@ -298,6 +298,10 @@ class Package:
                 if isinstance(file_path, str):
                     yield entry.get("fileType", ""), _member_path(file_path)
 
+    def catalog_members(self) -> list[str]:
+        """The member paths ``dataset_catalog.json`` lists (present or not), in its order."""
+        return [member for _, member in self._catalog_files()]
+
     def _locate_tables(self) -> dict[str, str]:
         by_type: dict[str, list[str]] = {}
         for file_type, member in self._catalog_files():

@@ -108,7 +108,7 @@ def package_to_parquet(
         can have no value (``protein_sequences``; ``biosamples`` for a genome column) is
         written as one file.
     compression_level
-        zstd level (default: the library's, 1).
+        zstd level, 1 to 22 (default: the library's, 1); others raise `ParameterError`.
     row_group_bytes, row_group_rows
         Target size of a row group: Arrow bytes, and at most this many rows.
     batch_size
@@ -139,6 +139,7 @@ def package_to_parquet(
     chosen = list(pkg.tables() if tables is None else tables)
     for table in chosen:
         pkg.member_for(table)  # raises for a table the package lacks
+    check_compression_level(compression_level)
     if row_group_bytes < 1 or row_group_rows < 1:
         raise ParameterError("row group sizes must be positive", parameter="row_group_bytes")
     plan = {t: _partition_plan(pkg, t, partition_by) for t in chosen}
@@ -187,6 +188,20 @@ def package_to_parquet(
         shutil.rmtree(staging, ignore_errors=True)
         if created and not any(out.iterdir()):
             out.rmdir()  # a failed export leaves no trace, not even the folder it made
+
+
+#: The zstd levels Parquet writers accept here.
+ZSTD_LEVELS = range(1, 23)
+
+
+def check_compression_level(level: int | None) -> None:
+    """Refuse a zstd level outside 1..22 (None: the library's default)."""
+    if level is not None and (isinstance(level, bool) or level not in ZSTD_LEVELS):
+        raise ParameterError(
+            f"compression level {level!r}: zstd levels are {ZSTD_LEVELS.start} to "
+            f"{ZSTD_LEVELS.stop - 1} (1 fastest, 22 smallest); give one of those",
+            parameter="compression_level",
+        )
 
 
 # ---- partitions ------------------------------------------------------------------------------
