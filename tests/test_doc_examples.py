@@ -63,7 +63,8 @@ def clean_copy(tmp_path_factory) -> Path:
 
 def shell(script: str, cwd: Path, on_path: bool) -> subprocess.CompletedProcess:
     env = dict(os.environ)
-    env.pop("VIRTUAL_ENV", None)
+    for name in ("VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # a user's plain shell,
+        env.pop(name, None)  # even under `make test` (a nested make says "Entering ...")
     bin_dir = str(Path(sys.executable).parent)
     parts = [p for p in env.get("PATH", "").split(os.pathsep) if p != bin_dir]
     env["PATH"] = os.pathsep.join(([bin_dir] if on_path else []) + parts)

@@ -105,9 +105,10 @@ def package_info(pkg: Package, verify: bool = True) -> PackageInfo:
             if table == "genomes":
                 import pyarrow as pa
 
-                schema = pkg.reader("genomes").schema
-                info.contents = contents(pa.Table.from_batches(
-                    described, pa.schema([schema.field(c) for c in COLUMNS])))
+                from vpkg.schema import schema
+
+                fields = pa.schema([schema("genomes").field(c) for c in COLUMNS])
+                info.contents = contents(pa.Table.from_batches(described, fields))
         info.tables.append(entry)
     if len(accessions) == 2:
         info.accessions = _compare(accessions["genomes"], accessions["genome_sequences"])
