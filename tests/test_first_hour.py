@@ -113,3 +113,22 @@ def test_compression_level_in_the_api(tmp_path):
     assert info.value.parameter == "compression_level"
     assert [d.rows for d in pkg.to_parquet(tmp_path / "ok", compression_level=22,
                                            tables=["genomes"])] == [5]
+
+
+def test_warehouse_stores_sequences_with_zstd(tmp_path):
+    """The storage settings behind benchmarks/warehouse_size.py (sizes are measured there)."""
+    import duckdb
+
+    db = tmp_path / "wh.duckdb"
+    done = vpkg_cli("load", FIXTURES / "real" / "Rotavirus_J.zip", "--db", db)
+    assert done.returncode == 0, done.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    methods = {r[0] for r in con.sql(
+        "SELECT compression FROM pragma_storage_info('genome_sequences') "
+        "WHERE column_name = 'sequence' AND segment_type = 'VARCHAR'").fetchall()}
+    assert methods == {"ZSTD"}
+    assert con.sql("SELECT block_size FROM pragma_database_size()").fetchall() == [(65536,)]
+    lengths = con.sql("SELECT sum(length(sequence)) FROM genome_sequences").fetchall()
+    fasta = zip_members(FIXTURES / "real" / "Rotavirus_J.zip")[f"{DATA}/genomic.fna"]
+    letters = sum(len(ln) for ln in fasta.splitlines() if not ln.startswith(b">"))
+    assert lengths == [(letters,)]
