@@ -385,9 +385,10 @@ GENOME_DERIVED: dict[str, list[Doc]] = {
             "Derived: the first day the text covers (`2019` gives 2019-01-01, `2019-05` "
             "gives 2019-05-01).", "isolate.collectionDate"),
         Doc("collection_date_end", pa.date32(),
-            "Derived: the last day the text covers (`2019` gives 2019-12-31, `2019-02` "
-            "gives 2019-02-28); `WHERE collection_date_start >= DATE '2019-06-01'` needs no "
-            "string parsing.", "isolate.collectionDate"),
+            "Derived: the last day the text covers (`2019` gives 2019-12-31; `2016-02`, "
+            "as in MF993028.1, gives 2016-02-29); `WHERE collection_date_start >= DATE "
+            "'2019-06-01'` needs no string parsing. Null (all four) for a text that is no "
+            "such date, e.g. an impossible `2019-02-30`.", "isolate.collectionDate"),
     ],
     "geo_location": [
         Doc("geo_country", pa.string(),
@@ -400,7 +401,8 @@ GENOME_DERIVED: dict[str, list[Doc]] = {
             "location.geographicLocation"),
         Doc("geo_locality", pa.string(),
             "Derived: the rest after that comma, verbatim (`Japan:Niigata, Sato, Lake Kamo` "
-            "gives `Sato, Lake Kamo`); null when there is none.",
+            "gives `Sato, Lake Kamo`; `Iran: Toroq,Mashhad,Khorasan Razavi province` gives "
+            "`Mashhad,Khorasan Razavi province`); null when there is none.",
             "location.geographicLocation"),
     ],
 }
