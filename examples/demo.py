@@ -34,13 +34,15 @@ def main() -> None:
     print(f"duckdb    {db.relative_to(ROOT)}")
 
     query = """
-        SELECT g.host_name, g.completeness, count(*) AS genomes,
+        SELECT g.host_name, g.geo_country, g.collection_year, count(*) AS genomes,
                sum(s.length) AS bases, max(s.length) AS longest
         FROM genomes g JOIN genome_sequences s USING (accession)
         GROUP BY ALL ORDER BY genomes DESC, g.host_name
     """
-    print("\nSQL: completeness by host (genomes joined to genome_sequences)")
+    print("\nSQL: genomes by host, country and year (genomes joined to genome_sequences)")
     print(pkg.to_duckdb().sql(query))
+    print("Run vpkg yourself: .venv/bin/vpkg --help (or `source .venv/bin/activate`, "
+          "then `vpkg --help`); see the README.")
 
 
 if __name__ == "__main__":

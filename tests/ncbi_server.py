@@ -10,7 +10,7 @@ valid, and a JSON body must match its schema. Requests are recorded in ``server.
 Replies are scripted with ``server.script(...)``: each request takes the next action, and
 when the script is empty the server answers 200 with ``server.package`` (a real zip from
 ``fixtures/real``). Actions: `ok`, `status`, `error`, `drop`, `truncated`, `flipped`,
-`tampered`, `redirect`. ``server.serve(accessions, zip)`` makes the package depend on the
+`tampered`, `redirect`, `stalled`. ``server.serve(accessions, zip)`` makes the package depend on the
 request: a request for exactly that set of accessions (GET path or POST body) gets ``zip``
 (and `flipped`, `truncated`, `tampered` damage that one). With ``server.world`` set (a
 `ncbi_world.World`), a request the script does not answer otherwise is answered from the
@@ -246,6 +246,12 @@ def tampered() -> Action:
     return Action("tampered")
 
 
+def stalled() -> Action:
+    """Content-Length of the whole zip, half of it, then silence until ``server.release`` is
+    set (``server.stalling`` is set once the half is sent): a download to interrupt."""
+    return Action("stalled")
+
+
 def redirect(location: str) -> Action:
     """302 to ``location``."""
     return Action("status", 302, {"Location": location})
@@ -330,6 +336,8 @@ class NcbiServer:
         self.bytes_sent = 0
         self._script: deque[Action] = deque()
         self._lock = threading.Lock()
+        self.stalling = threading.Event()
+        self.release = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
@@ -372,6 +380,7 @@ class NcbiServer:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -423,6 +432,17 @@ def _handler_for(server: NcbiServer) -> type[BaseHTTPRequestHandler]:
                 data = flip_byte(data, action.options["at"])
             elif action.kind == "tampered":
                 data = tamper(data)
+            elif action.kind == "stalled":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/zip")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                server.stalling.set()
+                server.release.wait(60)
+                self.close_connection = True
+                return
             elif action.kind == "truncated":
                 half = data[: len(data) // 2]
                 self.send_response(200)

@@ -31,7 +31,7 @@ def test_export_partitioned_and_selected_tables(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out == [f"{tmp_path / 'genomes'}/\t5 rows, partitioned by collection_year",
                    f"{tmp_path / 'protein_sequences.parquet'}\t190 rows"]
-    assert ds.dataset(tmp_path / "genomes", partitioning="hive").count_rows() == 5
+    assert ds.dataset(tmp_path / "genomes").count_rows() == 5
 
 
 def test_export_errors_are_one_line(tmp_path, capsys):

@@ -21,8 +21,9 @@ import vpkg
 from vpkg.errors import FormatError
 from vpkg.readers import json_arrow as native
 from vpkg.readers import report as blocks
+from vpkg.readers.derive import add_derived
 from vpkg.readers.report import REPEATED, ReportReader, report_batches
-from vpkg.schema import GENOME_COLUMNS, schema
+from vpkg.schema import GENOME_COLUMNS, GENOME_READ_SCHEMA, schema
 
 SAMPLE_FILES = ["data_report.diverse_40_viruses.jsonl", "data_report.v1_sars-cov-2.20.jsonl",
                 "data_report.cchf_8_with_2_fabricated.jsonl"]
@@ -43,9 +44,11 @@ LINES = real_lines()
 def read(raw: bytes, native_path: bool, batch_size: int = 7) -> pa.Table:
     import io
 
-    reader = ReportReader("t/data_report.jsonl", GENOME_COLUMNS, schema("genomes"),
+    reader = ReportReader("t/data_report.jsonl", GENOME_COLUMNS, GENOME_READ_SCHEMA,
                           native=native_path, dedupe=REPEATED)
-    batches = list(report_batches(io.BytesIO(raw), "t/data_report.jsonl", reader, batch_size))
+    # the derived columns are added as vpkg.readers.report does, so both paths include them
+    batches = [add_derived(b) for b in
+               report_batches(io.BytesIO(raw), "t/data_report.jsonl", reader, batch_size)]
     assert all(b.num_rows <= batch_size for b in batches)
     return pa.Table.from_batches(batches, schema=schema("genomes"))
 
@@ -92,7 +95,7 @@ def native_rows(raw: bytes) -> int:
 
     native.NativeReport._output = counting
     try:
-        reader = ReportReader("t", GENOME_COLUMNS, schema("genomes"), dedupe=REPEATED)
+        reader = ReportReader("t", GENOME_COLUMNS, GENOME_READ_SCHEMA, dedupe=REPEATED)
         list(report_batches(io.BytesIO(raw), "t", reader, 1000))
     finally:
         native.NativeReport._output = original

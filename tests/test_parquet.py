@@ -105,7 +105,7 @@ def test_partition_by_collection_year(tmp_path):
     done = {d.table: d for d in pkg.to_parquet(tmp_path, partition_by="collection_year")}
     assert done["protein_sequences"].partition_by is None  # no way to a year: one file
     assert done["protein_sequences"].path == tmp_path / "protein_sequences.parquet"
-    genomes = ds.dataset(tmp_path / "genomes", partitioning="hive").to_table()
+    genomes = ds.dataset(tmp_path / "genomes").to_table()
     assert genomes.num_rows == 5
     years = {r["accession"]: r["collection_year"] for r in genomes.to_pylist()}
     reports = [json.loads(ln) for ln in zip_members(ALL)[f"{DATA}/data_report.jsonl"].splitlines()]
@@ -114,29 +114,28 @@ def test_partition_by_collection_year(tmp_path):
     con = duckdb.connect()
     rows = con.sql(
         f"SELECT s.accession, s.collection_year, length(s.sequence) FROM read_parquet("
-        f"'{tmp_path}/genome_sequences/**/*.parquet', hive_partitioning = true) s"
+        f"'{tmp_path}/genome_sequences/**/*.parquet') s"
     ).fetchall()
     assert {a: y for a, y, _ in rows} == years
     assert con.sql(
-        f"SELECT count(*) FROM read_parquet('{tmp_path}/annotations/**/*.parquet', "
-        "hive_partitioning = true)").fetchall() == [(60,)]
+        f"SELECT count(*) FROM read_parquet('{tmp_path}/annotations/**/*.parquet')"
+    ).fetchall() == [(60,)]
     # BioSamples have their own collection_date; one has none
-    samples = ds.dataset(tmp_path / "biosamples", partitioning="hive").to_table()
+    samples = ds.dataset(tmp_path / "biosamples").to_table()
     assert samples.num_rows == 7 and None in samples.column("collection_year").to_pylist()
-    assert (tmp_path / "biosamples" / "collection_year=__HIVE_DEFAULT_PARTITION__").is_dir()
+    assert (tmp_path / "biosamples" / "collection_year-__null__").is_dir()
 
 
 def test_partition_by_a_column_reads_back_as_the_table(real_zip, tmp_path):
     pkg = vpkg.open_package(real_zip)
     done = pkg.to_parquet(tmp_path, partition_by="virus_tax_id", tables=["genomes"])
-    part = ds.partitioning(pa.schema([("virus_tax_id", pa.int64())]), flavor="hive")
-    back = ds.dataset(done[0].path, partitioning=part).to_table()
+    back = ds.dataset(done[0].path).to_table()
     original = pkg.table("genomes")
     back = back.select(original.schema.names).sort_by("accession")
     assert back.to_pylist() == original.sort_by("accession").to_pylist()
     for file in files_under(done[0].path):
         assert META_KEYS <= set(pq.read_metadata(file).metadata)
-        assert file.parent.name.startswith("virus_tax_id=")
+        assert file.parent.name.startswith("virus_tax_id-")
 
 
 def test_partition_values_are_encoded_and_stay_inside(tmp_path):
@@ -151,7 +150,7 @@ def test_partition_values_are_encoded_and_stay_inside(tmp_path):
     done = pkg.to_parquet(out, partition_by="geo_location", tables=["genomes"])
     assert sorted(os.listdir(tmp_path)) == ["odd.zip", "out"]
     assert all(out in f.parents for f in files_under(out))
-    back = ds.dataset(done[0].path, partitioning="hive").to_table()
+    back = ds.dataset(done[0].path).to_table()
     got = {r["accession"]: r["geo_location"] for r in back.to_pylist()}
     assert got[lines[0]["accession"]] == "../../escaped"
     assert got[lines[1]["accession"]] == "USA: CA/Los Angeles"
@@ -197,7 +196,7 @@ def test_export_replaces_earlier_output(tmp_path):
     pkg.to_parquet(tmp_path, partition_by="collection_year", tables=["genomes"])
     pkg.to_parquet(tmp_path, tables=["genomes"])
     assert sorted(os.listdir(tmp_path)) == ["genomes", "genomes.parquet"]
-    assert ds.dataset(tmp_path / "genomes", partitioning="hive").count_rows() == 5
+    assert ds.dataset(tmp_path / "genomes").count_rows() == 5
 
 
 def test_empty_package(tmp_path):
@@ -207,8 +206,8 @@ def test_empty_package(tmp_path):
     assert pq.read_table(done[0].path).schema.equals(schema("genomes"))
     done = pkg.to_parquet(tmp_path / "parts", partition_by="collection_year")
     con = duckdb.connect()
-    assert con.sql(f"SELECT count(*) FROM read_parquet('{done[0].path}/**/*.parquet', "
-                   "hive_partitioning = true)").fetchall() == [(0,)]
+    assert con.sql(f"SELECT count(*) FROM read_parquet('{done[0].path}/**/*.parquet')"
+                   ).fetchall() == [(0,)]
 
 
 def test_extracted_folder_records_a_listing_md5(tmp_path):

@@ -29,13 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from vpkg.commands.signals import Terminated, stop_on_signals
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        with stop_on_signals():  # SIGTERM/SIGHUP clean up like Ctrl-C
+            return int(args.run(args) or 0)
     except VpkgError as exc:
         print(f"vpkg {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except Terminated as exc:
+        print(f"vpkg {args.command}: stopped by {exc.name}", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print(f"vpkg {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vpkg.errors import VpkgError
+from vpkg.sinks.contents import COLUMNS, Contents, contents, format_contents
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -57,6 +58,8 @@ class PackageInfo:
     verified: bool | None = None  # None: not checked
     verify_message: str = ""
     accessions: AccessionCheck | None = None
+    contents: Contents | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -75,21 +78,37 @@ def package_info(pkg: Package, verify: bool = True) -> PackageInfo:
         members=[(m, pkg.member_size(m)) for m in pkg.members()],
         tables=[],
     )
+    names = {m for m, _ in info.members}
+    info.warnings = [
+        f"dataset_catalog.json lists {member}, which the package lacks; the package is "
+        "incomplete (a member was removed or the download cut short): download it again"
+        for member in pkg.catalog_members() if member not in names
+    ]
     accessions: dict[str, list[pa.Array]] = {}
     for table in pkg.tables():
         entry = TableInfo(table, pkg.member_for(table), rows=0)
         keep = table in ("genomes", "genome_sequences")
         chunks: list[pa.Array] = []
+        described: list[pa.RecordBatch] = []
         try:
             for batch in pkg.reader(table):
                 entry.rows += batch.num_rows
                 if keep:
                     chunks.append(batch.column("accession"))
+                if table == "genomes":
+                    described.append(batch.select(COLUMNS))
         except VpkgError as exc:
             entry.rows, entry.error = None, str(exc)
         else:
             if keep:
                 accessions[table] = chunks
+            if table == "genomes":
+                import pyarrow as pa
+
+                from vpkg.schema import schema
+
+                fields = pa.schema([schema("genomes").field(c) for c in COLUMNS])
+                info.contents = contents(pa.Table.from_batches(described, fields))
         info.tables.append(entry)
     if len(accessions) == 2:
         info.accessions = _compare(accessions["genomes"], accessions["genome_sequences"])
@@ -99,10 +118,10 @@ def package_info(pkg: Package, verify: bool = True) -> PackageInfo:
         except VpkgError as exc:
             info.verified, info.verify_message = False, str(exc)
         else:
-            listed = len(pkg.md5sums())
             info.verified = True
-            info.verify_message = (
-                f"{len(digests)} members read without error, {listed} md5 from md5sum.txt match"
+            info.verify_message = f"{len(digests)} members read without error, " + (
+                f"{len(pkg.md5sums())} md5 from md5sum.txt match" if "md5sum.txt" in names
+                else "no md5sum.txt in the package, so no md5 to compare (CRCs only)"
             )
     return info
 
@@ -143,6 +162,10 @@ def format_info(info: PackageInfo) -> str:
                 f"(e.g. {', '.join(a.examples)})"
             )
         lines.append(f"accessions  {text}")
+    if info.contents is not None:
+        lines.append(format_contents(info.contents))
+    for warning in info.warnings:
+        lines.append(f"warning     {warning}")
     if info.verified is None:
         lines.append("verified    not checked")
     else:

@@ -191,11 +191,12 @@ class Package(Container):
         package writes nothing; ``progress`` shows a bar (None: on a terminal only);
         ``options`` go to `vpkg.sinks.parquet.write_parquet` (row group sizes).
         """
-        from vpkg.sinks.parquet import write_parquet
+        from vpkg.sinks.parquet import check_compression_level, write_parquet
 
         chosen = list(self.tables() if tables is None else tables)
         for table in chosen:
             self.member_for(table)  # raises for a table the package lacks
+        check_compression_level(compression_level)  # before the package is read
         digests = self.verify() if verify else None
         metadata = integrity.provenance(self, integrity.package_md5(self, digests))
         has_genomes = "genomes" in self.tables()

@@ -357,6 +357,57 @@ ANNOTATION_COLUMNS = [
         "any other field"),
 ]
 
+# ---- genomes: derived columns --------------------------------------------------------------
+
+#: Columns of ``genomes`` computed from a verbatim column after parsing (see
+#: `vpkg.readers.derive`), each placed right after the column it comes from. The verbatim
+#: text always stays; a derived value is null when the text does not parse.
+GENOME_DERIVED: dict[str, list[Doc]] = {
+    "collection_date": [
+        Doc("collection_year", pa.int32(),
+            "Derived: the year of `collection_date` (`2019-05` gives 2019).",
+            "isolate.collectionDate"),
+        Doc("collection_date_precision", pa.string(),
+            "Derived: `year` (`2019`), `month` (`2019-05`) or `day` (`2019-05-03`); null "
+            "when `collection_date` is not such a date.", "isolate.collectionDate"),
+        Doc("collection_date_start", pa.date32(),
+            "Derived: the first day the text covers (`2019` gives 2019-01-01, `2019-05` "
+            "gives 2019-05-01).", "isolate.collectionDate"),
+        Doc("collection_date_end", pa.date32(),
+            "Derived: the last day the text covers (`2019` gives 2019-12-31; `2016-02`, "
+            "as in MF993028.1, gives 2016-02-29); `WHERE collection_date_start >= DATE "
+            "'2019-06-01'` needs no string parsing. Null (all four) for a text that is no "
+            "such date, e.g. an impossible `2019-02-30`.", "isolate.collectionDate"),
+    ],
+    "geo_location": [
+        Doc("geo_country", pa.string(),
+            "Derived: the INSDC country, the text before the first `:` (`USA: Texas, "
+            "Houston` gives USA; `China` gives China). Spaces around parts are removed.",
+            "location.geographicLocation"),
+        Doc("geo_division", pa.string(),
+            "Derived: the text after the `:` up to the first comma (`Texas`; "
+            "`Japan:Hokkaido, Oshima` gives Hokkaido); null when there is none.",
+            "location.geographicLocation"),
+        Doc("geo_locality", pa.string(),
+            "Derived: the rest after that comma, verbatim (`Japan:Niigata, Sato, Lake Kamo` "
+            "gives `Sato, Lake Kamo`; `Iran: Toroq,Mashhad,Khorasan Razavi province` gives "
+            "`Mashhad,Khorasan Razavi province`); null when there is none.",
+            "location.geographicLocation"),
+    ],
+}
+
+#: The columns the ``genomes`` reader parses from JSON, before the derived ones are added.
+GENOME_READ_SCHEMA = pa.schema([c.arrow_field() for c in GENOME_COLUMNS])
+
+
+def _with_derived(columns: list, derived: dict[str, list[Doc]]) -> list:
+    return [d for c in columns for d in (c, *derived.get(c.name, ()))]
+
+
+#: Every column of ``genomes``: those read from JSON, each followed by its derived ones.
+GENOME_TABLE_COLUMNS = _with_derived(GENOME_COLUMNS, GENOME_DERIVED)
+
+
 # ---- the tables ----------------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ class TableSpec:
     one_row_per
         What a row is, for the docs.
     columns
-        The name of the column list in `vpkg.schema` (``GENOME_COLUMNS``).
+        The name of the column list in `vpkg.schema` (``GENOME_TABLE_COLUMNS``).
     reader
         ``module:function`` giving record batches: ``function(stream, where, batch_size)``.
     key
@@ -70,7 +70,7 @@ TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in [
         TableSpec("genomes", "data_report.jsonl", "DATA_REPORT", "nucleotide record",
-                  "GENOME_COLUMNS", "vpkg.readers.report:batches",
+                  "GENOME_TABLE_COLUMNS", "vpkg.readers.report:batches",
                   key=("accession",), version="update_date"),
         TableSpec("genome_sequences", "genomic.fna", "GENOMIC_NUCLEOTIDE_FASTA",
                   "genome sequence", "GENOME_SEQUENCE_COLUMNS",

@@ -74,13 +74,32 @@ def register(subparsers) -> None:
                    help="where to save the zip (default: ncbi_dataset.zip)")
     p.add_argument("--api-key", metavar="KEY", help="NCBI API key (default: $NCBI_API_KEY)")
     p.add_argument("--no-progressbar", action="store_true", help="do not show a progress bar")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar and no retry messages; errors only")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also log every HTTP request: method, URL, status, bytes")
     p.set_defaults(run=run)
+
+
+def log_to_stderr(quiet: bool, verbose: bool) -> None:
+    """Show the fetch layer's records on stderr: retries (INFO) unless ``quiet``, each
+    request (DEBUG) when ``verbose``."""
+    import logging
+
+    logger = logging.getLogger("vpkg.fetch")
+    if not any(getattr(h, "vpkg_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("vpkg download: %(message)s"))
+        handler.vpkg_cli = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
 
 
 def run(args: argparse.Namespace) -> int:
     """Download, print the saved path; errors are raised as `VpkgError`."""
     from vpkg.fetch import download
 
+    log_to_stderr(args.quiet, args.verbose)
     params = {
         **parse_include(args.include),
         "refseq_only": args.refseq,
@@ -95,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         "taxons": args.taxon,
         "use_psg": True if args.use_psg else None,
         "api_key": args.api_key,
-        "progress": False if args.no_progressbar else None,
+        "progress": False if args.no_progressbar or args.quiet else None,
     }
     try:
         if not args.accessions and not args.inputfile and args.taxon:

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--partition-by", metavar="COLUMN",
                    help="partition by a column, e.g. virus_tax_id, or collection_year")
     p.add_argument("--tables", metavar="T,T", help="comma-separated tables (default: all)")
-    p.add_argument("--compression-level", type=int, metavar="N", help="zstd level")
+    p.add_argument("--compression-level", type=int, metavar="N",
+                   help="zstd level, 1 (fastest) to 22 (smallest)")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the CRC and md5 checks made before writing")
     p.add_argument("--no-progressbar", action="store_true", help="do not show a progress bar")
@@ -34,11 +35,17 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vpkg.errors import ParameterError
     from vpkg.package import open_package
+    from vpkg.sinks.parquet import check_compression_level
 
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
     if args.format == "genbank":
         return _genbank(args, tables)
+    try:
+        check_compression_level(args.compression_level)  # before the package is opened
+    except ParameterError as exc:
+        raise ParameterError(f"--compression-level: {exc}", exc.parameter) from None
     with open_package(args.package) as pkg:
         done = pkg.to_parquet(
             args.outdir,

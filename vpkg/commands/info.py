@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     with open_package(args.package) as pkg:
         info = package_info(pkg, verify=not args.no_verify)
     print(format_info(info))
+    for warning in info.warnings:
+        print(f"vpkg info: warning: {warning}", file=sys.stderr)
     if info.ok:
         return 0
     failed = [f"table {t.table}: {t.error}" for t in info.tables if t.error]

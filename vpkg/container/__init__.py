@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 from typing import IO
 
-from vpkg.container.catalog import CATALOG, locate_tables
+from vpkg.container.catalog import CATALOG, catalog_files, locate_tables
 from vpkg.errors import FormatError, MemberNotFoundError, PackageError
 from vpkg.tables import DATA_DIR, TABLES, by_file_name, spec
 
@@ -118,6 +118,10 @@ class Container:
     def is_zip(self) -> bool:
         """Whether the package is a zip file (not a folder or a bare member)."""
         return self._zip is not None
+
+    def catalog_members(self) -> list[str]:
+        """The member paths ``dataset_catalog.json`` lists (present or not), in its order."""
+        return [member for _type, member in catalog_files(self.catalog)]
 
     @property
     def api_version(self) -> str | None:

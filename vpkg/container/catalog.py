@@ -47,12 +47,6 @@ def locate_tables(catalog: dict | None, names: list[str]) -> dict[str, str]:
     return located
 
 
-def missing_members(catalog: dict | None, names: list[str]) -> list[str]:
-    """Members the catalog lists that the package lacks (an incomplete download)."""
-    present = set(names)
-    return [member for _type, member in catalog_files(catalog) if member not in present]
-
-
 def member_path(file_path: str) -> str:
     """A catalog ``filePath`` (relative to ncbi_dataset/data) as a member path."""
     path = PurePosixPath(file_path.replace("\\", "/"))

@@ -5,6 +5,10 @@ requests, shared by urllib3's retries (429, 5xx except 501, dropped connections)
 caller's own retries (a 200 whose zip fails verification); each chunk of a split download
 gets a fresh budget. The API key travels only in the ``api-key`` header; it is never put in
 a URL, a log record or an error message, and it is dropped when a redirect leaves the host.
+
+Logging (logger ``vpkg.fetch``; `vpkg download` shows it on stderr): one INFO record per
+retry (attempt, reason, wait), one DEBUG record per HTTP request (method, URL, status,
+bytes; see `request_line`).
 """
 
 from __future__ import annotations
@@ -117,11 +121,22 @@ class _Retry(Retry):
 
     policy: RetryPolicy = RetryPolicy()
     limiter: RateLimiter | None = None
+    #: HTTP requests the client made before this one (for the attempt numbers logged)
+    done: int = 0
 
     def new(self, **kw) -> _Retry:
         retry = super().new(**kw)
-        retry.policy, retry.limiter = self.policy, self.limiter
+        retry.policy, retry.limiter, retry.done = self.policy, self.limiter, self.done
         return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        if log.isEnabledFor(logging.DEBUG):
+            where = f"{_pool.scheme}://{_pool.host}:{_pool.port}{url}" if _pool else url
+            size = response.headers.get("Content-Length") if response is not None else None
+            status = response.status if response is not None else None
+            log.debug("%s", request_line(method, where, status, size, error))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def sleep(self, response=None) -> None:
         wait = None
@@ -135,7 +150,9 @@ class _Retry(Retry):
         wait = min(wait, self.policy.retry_after_max)
         last = self.history[-1] if self.history else None
         reason = f"HTTP {last.status}" if last and last.status else _reason(last and last.error)
-        log.info("NCBI Datasets: %s; retrying in %.1f s", reason, wait)
+        attempt = self.done + len(self.history)
+        log.info("NCBI Datasets: attempt %d of %d failed (%s); retrying in %.1f s",
+                 attempt, self.policy.attempts, reason, wait)
         if wait > 0:
             self.policy.sleep(wait)
         if self.limiter is not None:
@@ -203,7 +220,7 @@ class Client:
             backoff_factor=self.policy.backoff_factor,
             backoff_max=self.policy.backoff_max,
         )
-        retry.policy, retry.limiter = self.policy, self.limiter
+        retry.policy, retry.limiter, retry.done = self.policy, self.limiter, self.used
         self._adapter.max_retries = retry
         self.limiter.wait()
         try:
@@ -234,6 +251,20 @@ class Client:
 
     def close(self) -> None:
         self.session.close()
+
+
+def request_line(method: str, url: str, status: int | None, size: int | str | None,
+                 error: BaseException | None = None) -> str:
+    """One request as logged with ``-v``: ``GET https://.../download -> HTTP 200, 1,234 bytes``.
+
+    The API key never appears: it travels in a header, not in the URL.
+    """
+    if status is None:
+        return f"{method} {url} -> no response ({_reason(error)})"
+    text = f"{method} {url} -> HTTP {status}"
+    if size is not None and str(size).isdigit():
+        text += f", {int(size):,} bytes"
+    return text
 
 
 def _reason(exc: BaseException | None) -> str:

@@ -21,7 +21,7 @@ import requests
 
 from vpkg import progress as progress_bars
 from vpkg.errors import DownloadError, FormatError, IntegrityError, PackageError
-from vpkg.fetch.session import Client
+from vpkg.fetch.session import Client, request_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from tqdm import tqdm
@@ -104,10 +104,15 @@ def receive(
             response = client.send(method, url, json=body)
             try:
                 if response.status_code != 200:
+                    log.debug("%s", request_line(method, client.scrub(response.url),
+                                                 response.status_code,
+                                                 response.headers.get("Content-Length")))
                     raise http_error(client, response, method)
                 length = response.headers.get("Content-Length", "")
                 bar.reset(int(length) if length.isdigit() else None)
                 problem = _receive(response, tmp, bar)
+                log.debug("%s", request_line(method, client.scrub(response.url), 200,
+                                             tmp.stat().st_size))
             finally:
                 response.close()
             if problem is None:
@@ -120,7 +125,9 @@ def receive(
                     f"no valid package after {client.used} attempt(s); last problem: "
                     f"{client.scrub(problem)}; try again later"
                 )
-            log.info("NCBI Datasets: %s; requesting the package again", client.scrub(problem))
+            log.info("NCBI Datasets: attempt %d of %d failed (%s); retrying in %.1f s",
+                     client.used, client.policy.attempts, client.scrub(problem),
+                     client.policy.backoff(failures))
             client.pause(failures)
 
 

@@ -23,9 +23,10 @@ import pyarrow as pa
 from vpkg.container.prefetch import prefetch
 from vpkg.errors import FormatError
 from vpkg.readers import jsonl
+from vpkg.readers.derive import add_derived
 from vpkg.readers.json_arrow import NativeReport
 from vpkg.readers.jsonl import parse_line, record_batches, report_rows_of
-from vpkg.schema import GENOME_COLUMNS, Column, schema
+from vpkg.schema import GENOME_COLUMNS, GENOME_READ_SCHEMA, Column
 
 BLOCK = 4 << 20
 #: Pieces of at most this many lines are not cut further: the Python path reads them.
@@ -198,6 +199,12 @@ def rebatch(tables: Iterator[pa.Table], batch_size: int) -> Iterator[pa.RecordBa
 
 
 def batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Record batches of the ``genomes`` table, one row per report line, in file order."""
-    reader = ReportReader(where, GENOME_COLUMNS, schema("genomes"), dedupe=REPEATED)
-    yield from report_batches(stream, where, reader, batch_size)
+    """Record batches of the ``genomes`` table, one row per report line, in file order.
+
+    Lines are parsed natively (pyarrow.json) wherever that is exact, and by the Python path
+    otherwise; the derived columns are then added to every batch in one place
+    (`vpkg.readers.derive`), whichever path parsed it.
+    """
+    reader = ReportReader(where, GENOME_COLUMNS, GENOME_READ_SCHEMA, dedupe=REPEATED)
+    for batch in report_batches(stream, where, reader, batch_size):
+        yield add_derived(batch)

@@ -45,8 +45,11 @@ ROW_GROUP_BYTES = 64 << 20
 ROW_GROUP_ROWS = 1 << 20
 #: Columns written without dictionary encoding and without statistics.
 PLAIN_COLUMNS = ("sequence",)
-#: The virtual partition column: the year of ``collection_date``.
+#: The year of ``collection_date``: a column of ``genomes``; tables that have a
+#: ``collection_date`` of their own (``biosamples``) get it computed from theirs.
 COLLECTION_YEAR = "collection_year"
+#: The folder of null partition values: ``<column>-__null__``.
+NULL_FOLDER = "__null__"
 #: Tables whose ``accession`` is a genome accession: they can take a partition value
 #: from their genome.
 GENOME_LINKED = ("genome_sequences", "cds_sequences", "annotations")
@@ -97,14 +100,16 @@ def write_parquet(
         The package's ``genomes`` source, for tables that take a partition value from their
         genome (None: such tables are written as one file).
     partition_by
-        A column to partition by, or ``"collection_year"`` (the year of
-        ``collection_date``). Each table holding that column is written as a Hive-style
-        dataset ``<table>/<column>=<value>/part-<n>.parquet``; sequence and annotation tables
-        take the value of their genome (by ``accession``); a table that can have no value
-        (``protein_sequences``; ``biosamples`` for a genome column) is written as one file.
-        Null values go to ``<column>=__HIVE_DEFAULT_PARTITION__``.
+        A column to partition by, e.g. ``"collection_year"`` or ``"virus_tax_id"``. Each
+        table holding that column is written as a dataset
+        ``<table>/<column>-<value>/part-<n>.parquet`` whose files all hold the column
+        (null values go to ``<column>-__null__``), so pandas, polars, pyarrow, DuckDB and
+        Spark read the folder as one table without a partitioning scheme; sequence and
+        annotation tables take the value of their genome (by ``accession``); a table that
+        can have no value (``protein_sequences``; ``biosamples`` for a genome column) is
+        written as one file.
     compression_level
-        zstd level (default: the library's, 1).
+        zstd level, 1 to 22 (default: the library's, 1); others raise `ParameterError`.
     row_group_bytes, row_group_rows
         Target size of a row group: Arrow bytes, and at most this many rows.
 
@@ -119,9 +124,10 @@ def write_parquet(
     >>> pkg = vpkg.open_package("fixtures/real/Rotavirus_J.zip")
     >>> out = tempfile.mkdtemp()
     >>> done = pkg.to_parquet(out, partition_by="collection_year")
-    >>> ds.dataset(done[0].path, partitioning="hive").count_rows()
+    >>> ds.dataset(done[0].path).count_rows()
     32
     """
+    check_compression_level(compression_level)
     if row_group_bytes < 1 or row_group_rows < 1:
         raise ParameterError("row group sizes must be positive", parameter="row_group_bytes")
     plan = {s.table: _partition_plan(s.table, partition_by, genomes) for s in sources}
@@ -167,6 +173,20 @@ def write_parquet(
             out.rmdir()  # a failed export leaves no trace, not even the folder it made
 
 
+#: The zstd levels Parquet writers accept here.
+ZSTD_LEVELS = range(1, 23)
+
+
+def check_compression_level(level: int | None) -> None:
+    """Refuse a zstd level outside 1..22 (None: the library's default)."""
+    if level is not None and (isinstance(level, bool) or level not in ZSTD_LEVELS):
+        raise ParameterError(
+            f"compression level {level!r}: zstd levels are {ZSTD_LEVELS.start} to "
+            f"{ZSTD_LEVELS.stop - 1} (1 fastest, 22 smallest); give one of those",
+            parameter="compression_level",
+        )
+
+
 # ---- partitions ------------------------------------------------------------------------------
 
 
@@ -204,15 +224,13 @@ def _partition_plan(table: str, column: str | None, genomes: Source | None) -> _
     if not column:
         return None
     names = schema(table).names
-    if column == COLLECTION_YEAR and "collection_date" in names:
-        return _Partition(column, "collection_date")
-    if column in names and column != COLLECTION_YEAR:
+    if column in names:
         _check_plain(table, column)
         return _Partition(column, column)
-    genome_column = column == COLLECTION_YEAR or column in schema("genomes").names
-    if table in GENOME_LINKED and genome_column and genomes is not None:
-        if column != COLLECTION_YEAR:
-            _check_plain("genomes", column)
+    if column == COLLECTION_YEAR and "collection_date" in names:
+        return _Partition(column, "collection_date")
+    if table in GENOME_LINKED and column in schema("genomes").names and genomes is not None:
+        _check_plain("genomes", column)
         return _Partition(column, None, lookup=True)
     return None
 
@@ -244,9 +262,8 @@ def _genome_values(genomes: Source, column: str) -> pa.Table:
     accessions, values = [], []
     for batch in genomes.batches():
         accessions.append(batch.column("accession"))
-        source = batch.column("collection_date" if column == COLLECTION_YEAR else column)
-        values.append(collection_year(source) if column == COLLECTION_YEAR else source)
-    value_type = pa.int32() if column == COLLECTION_YEAR else schema("genomes").field(column).type
+        values.append(batch.column(column))
+    value_type = schema("genomes").field(column).type
     return pa.table({
         "accession": pa.concat_arrays(accessions) if accessions else pa.array([], pa.string()),
         "value": pa.concat_arrays(values) if values else pa.array([], value_type),
@@ -287,19 +304,26 @@ class _Writer:
     def write_dataset(
         self, reader: pa.RecordBatchReader, folder: Path, metadata: dict, column: str
     ) -> int:
-        """Stream ``reader`` into a Hive-style dataset partitioned by ``column``."""
+        """Stream ``reader`` into a dataset partitioned by ``column`` (see `write_parquet`).
+
+        The folders are not Hive-style (``column=value``) on purpose: a Hive null folder
+        makes pandas fail ("Cannot yet unify dictionaries with nulls", pyarrow infers a
+        dictionary from the folder names) and an all-null one makes pyarrow fail ("No
+        non-null segments"); a column kept in every file reads the same everywhere, and
+        its min/max statistics still let filters skip the other files.
+        """
         import pyarrow.dataset as ds
 
-        out_schema = reader.schema.with_metadata(metadata)
-        file_schema = out_schema.remove(out_schema.get_field_index(column))
+        file_schema = reader.schema.with_metadata(metadata)
+        out_schema = file_schema.append(pa.field(_FOLDER, pa.string()))
         fmt = ds.ParquetFileFormat()
         options = fmt.make_write_options(**self.options(file_schema))
-        partitioning = ds.partitioning(pa.schema([out_schema.field(column)]), flavor="hive")
+        partitioning = ds.partitioning(pa.schema([out_schema.field(_FOLDER)]))
         first, batches = _peek(reader)
         if first is None:  # no rows: one empty file, so that readers still see the schema
-            (folder / f"{column}=__HIVE_DEFAULT_PARTITION__").mkdir(parents=True)
+            (folder / f"{column}-{NULL_FOLDER}").mkdir(parents=True)
             pq.write_table(file_schema.empty_table(),
-                           folder / f"{column}=__HIVE_DEFAULT_PARTITION__" / "part-0.parquet",
+                           folder / f"{column}-{NULL_FOLDER}" / "part-0.parquet",
                            **self.options(file_schema))
             return 0
         row_bytes = max(1, first.nbytes // max(1, first.num_rows))
@@ -310,7 +334,9 @@ class _Writer:
             nonlocal rows
             for batch in batches:
                 rows += batch.num_rows
-                yield batch.replace_schema_metadata(metadata)
+                yield pa.RecordBatch.from_arrays(
+                    [*batch.columns, _folder_names(column, batch.column(column))],
+                    schema=out_schema)
 
         try:
             ds.write_dataset(
@@ -332,6 +358,16 @@ class _Writer:
                 "choose a column with fewer distinct values"
             ) from exc
         return rows
+
+
+#: The hidden column naming each row's folder (write_dataset keeps it out of the files).
+_FOLDER = "__vpkg_folder"
+
+
+def _folder_names(column: str, values: pa.Array) -> pa.Array:
+    """``<column>-<value>`` (``<column>-__null__`` for null) of each value."""
+    text = pc.fill_null(pc.cast(values, pa.string()), NULL_FOLDER)
+    return pc.binary_join_element_wise(pa.scalar(f"{column}-"), text, "")
 
 
 def _row_groups(

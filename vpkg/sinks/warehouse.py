@@ -391,7 +391,8 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
         if table in existing:
             _check_columns(con, db, table, [(name, typ) for name, typ, _ in columns])
             continue
-        defs = [f"{quote(n)} {t}{'' if nullable else ' NOT NULL'}" for n, t, nullable in columns]
+        defs = [f"{quote(n)} {t}{_compression(table, n)}{'' if nullable else ' NOT NULL'}"
+                for n, t, nullable in columns]
         if TABLES[table].key:
             defs.append(f"PRIMARY KEY ({', '.join(TABLES[table].key)})")
         con.execute(f"CREATE TABLE {db}.main.{table} ({', '.join(defs)})")
@@ -400,6 +401,23 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     else:
         defs = ", ".join(f"{quote(n)} {t}" for n, t in PACKAGES_COLUMNS)
         con.execute(f"CREATE TABLE {db}.main.packages ({defs})")
+
+
+#: DuckDB settings of a warehouse vpkg opens itself (see benchmarks/warehouse_size.py): a new
+#: file gets 64 KiB blocks (tables of a few thousand rows waste less of a block than with the
+#: default 256 KiB); the write-ahead log is checkpointed every GiB instead of every 16 MiB,
+#: because each checkpoint rewrites the last row group of every table and leaves the old
+#: blocks free, so that a load of many small packages left the file half empty.
+STORAGE_CONFIG = {"default_block_size": "65536", "checkpoint_threshold": "1GiB"}
+
+#: Columns stored with zstd: sequence letters, which DuckDB would otherwise keep uncompressed
+#: (its dictionary and FSST compression gain nothing on them); see benchmarks/warehouse_size.py.
+ZSTD_COLUMNS = ("sequence",)
+
+
+def _compression(table: str, column: str) -> str:
+    """The ``USING COMPRESSION`` clause of a column (empty: DuckDB chooses)."""
+    return " USING COMPRESSION zstd" if column in ZSTD_COLUMNS else ""
 
 
 def _duckdb_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
@@ -481,7 +499,7 @@ def connection(db) -> tuple[duckdb.DuckDBPyConnection, bool]:
             parameter="db",
         )
     try:
-        return duckdb.connect(os.fspath(db)), True
+        return duckdb.connect(os.fspath(db), config=dict(STORAGE_CONFIG)), True
     except duckdb.Error as exc:
         raise VpkgError(
             f"{os.fspath(db)}: cannot open the DuckDB database ({duckdb_message(exc)}); check "
