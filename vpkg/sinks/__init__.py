@@ -22,7 +22,7 @@ def table_reader(
     pkg: Package, table: str, batch_size: int = BATCH_SIZE, bar: Any = None
 ) -> pa.RecordBatchReader:
     """A fresh streaming reader of ``table``; with ``bar``, bytes read are reported to it."""
-    if bar is None:
+    if bar is None or not hasattr(pkg, "open_member"):  # no members: staged (vpkg.parallel)
         return pkg.reader(table, batch_size=batch_size)
     from vpkg.progress import CountingPackage
     from vpkg.readers import open_reader
