@@ -31,7 +31,7 @@ from vpkg.readers import fasta  # noqa: E402
 GENOMES = (SAMPLES / "genomic.v1_sars-cov-2.5.fna").read_bytes()  # 5 real genomes
 REPORT = (SAMPLES / "data_report.diverse_40_viruses.jsonl").read_bytes()  # 40 real lines
 COPIES = 40
-SPACING = 256 << 10  # compressed bytes between access points: several points per member
+SPACING = 256 << 10  # output bytes between access points: several points per member
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ each worker start decoding at its own point (as zlib's ``zran`` example and rapi
 This module is the container half of that plan (a prototype; docs/scale.md measures it):
 
 * `build_index` makes one pass over the member and stores the access points (about one per
-  ``spacing`` bytes of compressed data) beside the zip, in ``<zip>.vpkg-index/``; later calls reuse
+  ``spacing`` bytes of output) beside the zip, in ``<zip>.vpkg-index/``; later calls reuse
   the stored index while the zip's size, mtime and the member's CRC are unchanged.
 * `record_range` gives a worker a stream of the bytes ``[begin, end)`` of the member, where
   ``begin`` and ``end`` are moved forward from the nominal offsets to the start of the next
@@ -52,8 +52,8 @@ from vpkg.errors import MemberNotFoundError, PackageError, VpkgError
 #: Record separators: a record starts just after the newline of the first match.
 FASTA = b"\n>"
 LINES = b"\n"
-#: Compressed bytes between two access points (each costs a 32 KiB window in the index);
-#: 8 MiB of deflated FASTA or JSON lines is some 30 to 100 MB of output.
+#: About this many output bytes between two access points (rapidgzip's chunk size; each
+#: point costs some 31 KB of the index: its window, compressed).
 SPACING = 8 << 20
 SCAN = 1 << 20
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
@@ -179,7 +179,7 @@ def build_index(
     zip_path, member
         The package zip and the member's path inside it.
     spacing
-        About this many compressed bytes between two access points (rapidgzip's chunk size).
+        About this many output bytes between two access points (rapidgzip's chunk size).
     cache_dir
         Where index files are kept (default: ``<zip>.vpkg-index`` beside the zip).
 
@@ -281,16 +281,25 @@ class RangeStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left when negative), as the decoder hands them
+        out: no copy through a buffer."""
         if self._left <= 0:
-            return 0
-        view = memoryview(buffer)[: self._left]
-        n = self._stream.readinto(view)
-        if not n:
+            return b""
+        data = self._stream.read(self._left if size is None or size < 0 else
+                                 min(size, self._left))
+        if not data:
             raise VpkgError(f"the member ended {self._left} bytes before the range end "
                             f"{self.end}; its index is stale, remove it and build it again")
-        self._left -= n
-        return n
+        self._left -= len(data)
+        return data
+
+    read1 = read
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         if not self.closed:
