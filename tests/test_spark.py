@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CONSTRUCTED, REAL
+from conftest import CONSTRUCTED, REAL, build_dir, zip_members
 
 import vpkg
 
@@ -86,7 +86,7 @@ def test_every_contract_table(spark):
 def test_values_from_the_real_files(spark):
     """Literals from the SARS-CoV-2 package's own files, not from vpkg."""
     sars = [p for p in REAL if p.name.startswith("sars-cov-2")][0]
-    row = read(spark, "genome_sequences", str(sars)).collect()[0]
+    row = read(spark, "genome_sequences", str(sars), verify="true").collect()[0]
     assert row.accession == "NC_045512.2" and row.length == 29903 == len(row.sequence)
     assert row.sequence.startswith("ATTAAAGGTTTATACCTTCCCAGGTAACAAAC")
     genome = read(spark, "genomes", str(sars)).collect()[0]
@@ -159,3 +159,22 @@ def test_module_examples_run(monkeypatch):
     monkeypatch.chdir(REPO)
     result = doctest.testmod(vpkg.spark)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_paths_expand_to_packages(tmp_path):
+    from vpkg.errors import ParameterError
+    from vpkg.spark import expand_paths
+
+    shutil.copy(REAL[0], tmp_path / "b.zip")
+    build_dir(tmp_path / "a_extracted", zip_members(REAL[1]))
+    (tmp_path / "notes.txt").write_text("not a package")
+    (tmp_path / "empty").mkdir()
+    folder = str(tmp_path)
+    assert expand_paths(folder) == [f"{folder}/a_extracted", f"{folder}/b.zip"]
+    assert expand_paths(f"{folder}/a_extracted") == [f"{folder}/a_extracted"]
+    assert expand_paths(f"{folder}/*.zip, {folder}/b.zip,{REAL[2]}") == [
+        f"{folder}/b.zip", str(REAL[2])]  # a package named twice is read once
+    with pytest.raises(ParameterError, match=rf"^{re.escape(folder)}/empty: no package there"):
+        expand_paths(f"{folder}/b.zip,{folder}/empty")
+    with pytest.raises(ParameterError, match="no package there"):
+        expand_paths(f"{folder}/*.tar")
