@@ -135,6 +135,8 @@ def test_bad_options_and_paths(spark, tmp_path):
         read(spark, "genome", str(ALL)).collect()
     with pytest.raises(Exception, match=rf"{re.escape(str(tmp_path))}: no package there"):
         read(spark, "genomes", str(tmp_path)).collect()
+    with pytest.raises(Exception, match=r"option batchSize='0': give a positive number"):
+        read(spark, "genomes", str(ALL), batchSize="0").collect()
     with pytest.raises(Exception, match="table 'cds_sequences' needs cds.fna"):
         read(spark, "cds_sequences", str(REAL[0])).collect()
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -133,11 +132,8 @@ def _is_package_dir(p: Path) -> bool:
     )
 
 
-@dataclass
 class PackagePartition(InputPartition):
     """One input partition: the path of one package."""
-
-    path: str
 
     def __init__(self, path: str):
         super().__init__(path)
@@ -173,11 +169,16 @@ class VpkgReader(DataSourceReader):
     def __init__(self, table: str, options: dict, schema: StructType):
         self.table = table
         self.paths = options.get("path") or options.get("paths") or ""
-        self.batch_size = int(options.get("batchSize", BATCH_SIZE))
-        if self.batch_size < 1:
-            raise ParameterError("option batchSize must be a positive number of rows",
+        size = str(options.get("batchSize", BATCH_SIZE))
+        if not size.isdigit() or int(size) < 1:
+            raise ParameterError(f"option batchSize={size!r}: give a positive number of rows",
                                  parameter="batchSize")
-        self.verify = str(options.get("verify", "false")).lower() == "true"
+        self.batch_size = int(size)
+        verify = str(options.get("verify", "false")).lower()
+        if verify not in ("true", "false"):
+            raise ParameterError(f"option verify={verify!r}: give true or false",
+                                 parameter="verify")
+        self.verify = verify == "true"
         self.package_column = options.get("packageColumn")
         # the exact Arrow schema Spark checks the batches against
         self.arrow_schema = to_arrow_schema(schema, timezone="UTC")
