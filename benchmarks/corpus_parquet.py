@@ -3,7 +3,8 @@
 1. ``vpkg export PKG... -o OUT`` — one process, one package after the other;
 2. ``vpkg export PKG... -o OUT --jobs N`` — N worker processes (`vpkg.parallel`);
 3. Spark ``local[N]`` with the ``vpkg`` data source (`vpkg.spark`), each table written as a
-   Parquet folder by the executors (timed with and without the JVM start).
+   Parquet folder by the executors (timed with and without the JVM start), once with one
+   package per task (the default) and once per other ``--per-partition`` value.
 
 Every way writes the tables the packages hold; the row counts of the three outputs are
 checked against each other and against the data-report lines counted with zipfile.
@@ -38,15 +39,16 @@ start = time.perf_counter()
 os.environ["PYSPARK_PYTHON"] = sys.executable
 from pyspark.sql import SparkSession
 from vpkg.spark import VpkgDataSource
-corpus, out, jobs, tables = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+corpus, out, jobs, tables, per = sys.argv[1:6]
+tables = tables.split(",")
 spark = (SparkSession.builder.master(f"local[{jobs}]").config("spark.ui.enabled", "false")
          .config("spark.driver.memory", "2g").getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
 spark.dataSource.register(VpkgDataSource)
 ready = time.perf_counter()
 for table in tables:
-    (spark.read.format("vpkg").option("table", table).load(corpus)
-     .write.parquet(os.path.join(out, table)))
+    (spark.read.format("vpkg").option("table", table).option("packagesPerPartition", per)
+     .load(corpus).write.parquet(os.path.join(out, table)))
 done = time.perf_counter()
 spark.stop()
 print(json.dumps({"session_start_s": ready - start, "convert_s": done - ready}))
@@ -71,7 +73,10 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared/realdata/corpus"))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", default=str(ROOT / "benchmarks/out/corpus_parquet.json"))
+    parser.add_argument("--per-partition", default="1,50", metavar="K,K",
+                        help="Spark runs, one per packagesPerPartition value (default 1,50)")
     args = parser.parse_args()
+    per = [int(k) for k in args.per_partition.split(",")]
     packages = sorted(str(p) for p in Path(args.corpus).glob("*.zip"))
     reports = 0
     for path in packages:
@@ -86,19 +91,23 @@ def main() -> None:
         results["export_sequential_s"], _ = timed([*vpkg, "-o", str(work / "seq")])
         results["export_jobs_s"], _ = timed([*vpkg, "-o", str(work / "jobs"),
                                              "--jobs", str(args.jobs)])
-        spark_total, out = timed([sys.executable, "-c", SPARK_JOB, args.corpus,
-                                  str(work / "spark"), str(args.jobs), ",".join(tables)])
-        inner = json.loads(out.strip().splitlines()[-1])
-        results.update(spark_total_s=spark_total, spark_session_start_s=inner["session_start_s"],
-                       spark_convert_s=inner["convert_s"])
-        counts = {way: {t: rows(work / way / t) for t in tables}
-                  for way in ("seq", "jobs", "spark")}
+        ways = ["seq", "jobs"]
+        for k in per:  # Spark: one run (one JVM) per packagesPerPartition value
+            way = f"spark-{k}"
+            total, out = timed([sys.executable, "-c", SPARK_JOB, args.corpus, str(work / way),
+                                str(args.jobs), ",".join(tables), str(k)])
+            inner = json.loads(out.strip().splitlines()[-1])
+            results[way] = {"packages_per_partition": k, "total_s": total,
+                            "session_start_s": inner["session_start_s"],
+                            "convert_s": inner["convert_s"]}
+            ways.append(way)
+        counts = {way: {t: rows(work / way / t) for t in tables} for way in ways}
         results["rows"] = counts["seq"]
-        assert counts["seq"] == counts["jobs"] == counts["spark"], counts
+        assert all(c == counts["seq"] for c in counts.values()), counts
         assert counts["seq"]["genomes"] == reports, (counts, reports)
         results["output_bytes"] = {
             way: sum(f.stat().st_size for f in (work / way).rglob("*.parquet"))
-            for way in ("seq", "jobs", "spark")}
+            for way in ways}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -106,9 +115,10 @@ def main() -> None:
     print(f"{len(packages)} packages, {reports} genomes, {os.cpu_count()} cores; one run each")
     print(f"vpkg export, sequential     {results['export_sequential_s']:7.1f} s")
     print(f"vpkg export --jobs {args.jobs}        {results['export_jobs_s']:7.1f} s")
-    print(f"Spark local[{args.jobs}], whole run   {results['spark_total_s']:7.1f} s "
-          f"(session start {results['spark_session_start_s']:.1f} s, "
-          f"conversion {results['spark_convert_s']:.1f} s)")
+    for k in per:
+        r = results[f"spark-{k}"]
+        print(f"Spark local[{args.jobs}], {k} package(s) a task, whole run {r['total_s']:7.1f} s "
+              f"(session start {r['session_start_s']:.1f} s, conversion {r['convert_s']:.1f} s)")
 
 
 if __name__ == "__main__":

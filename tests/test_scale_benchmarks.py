@@ -49,7 +49,8 @@ def test_corpus_parquet_three_ways_agree(tmp_path):
     result = tmp_path / "corpus.json"
     run = subprocess.run(
         [sys.executable, str(BENCH / "corpus_parquet.py"), "--corpus", str(REAL[0].parent),
-         "--jobs", "2", "--json", str(result)], capture_output=True, text=True, timeout=900)
+         "--jobs", "2", "--per-partition", "3", "--json", str(result)],
+        capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
     numbers = json.loads(result.read_text())
     lines = 0
@@ -58,3 +59,4 @@ def test_corpus_parquet_three_ways_agree(tmp_path):
             lines += len(zf.read("ncbi_dataset/data/data_report.jsonl").splitlines())
     assert numbers["packages"] == len(REAL)
     assert numbers["rows"] == {"genomes": lines, "genome_sequences": lines}
+    assert numbers["spark-3"]["packages_per_partition"] == 3

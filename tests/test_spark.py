@@ -69,6 +69,19 @@ def test_every_real_package_of_a_folder(spark, table):
     assert got == expected
 
 
+def test_several_packages_per_partition(spark):
+    df = read(spark, "genomes", str(REAL[0].parent), packageColumn="package",
+              packagesPerPartition="3")
+    assert df.rdd.getNumPartitions() == -(-len(REAL) // 3)
+    got = [(r["package"], r["accession"]) for r in df.toArrow().to_pylist()]
+    expected = []
+    for path in REAL:
+        with vpkg.open_package(path) as pkg:
+            expected += [(str(path), a) for a in pkg.table("genomes").column("accession")
+                         .to_pylist()]
+    assert got == expected
+
+
 def test_every_contract_table(spark):
     """All six tables of the package holding every member, through a list and a glob."""
     with vpkg.open_package(ALL) as pkg, vpkg.open_package(REAL[0]) as first:
@@ -135,6 +148,8 @@ def test_bad_options_and_paths(spark, tmp_path):
         read(spark, "genome", str(ALL)).collect()
     with pytest.raises(Exception, match=rf"{re.escape(str(tmp_path))}: no package there"):
         read(spark, "genomes", str(tmp_path)).collect()
+    with pytest.raises(Exception, match=r"option packagesPerPartition='x': give a positive"):
+        read(spark, "genomes", str(ALL), packagesPerPartition="x").collect()
     with pytest.raises(Exception, match=r"option batchSize='0': give a positive number"):
         read(spark, "genomes", str(ALL), batchSize="0").collect()
     with pytest.raises(Exception, match="table 'cds_sequences' needs cds.fna"):
