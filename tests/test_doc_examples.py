@@ -115,11 +115,18 @@ def test_examples_run_as_written(doc, clean_copy, tmp_path, monkeypatch):
                 got = tidy(done.stdout + done.stderr, work)
                 assert got == tidy(output, work), f"{where}: $ {command}"
         elif lang == "python":
-            if "pyspark" in body and importlib.util.find_spec("pyspark") is None:
+            spark = "pyspark" in body
+            if spark and importlib.util.find_spec("pyspark") is None:
                 continue  # the Spark example needs pyspark (and a JDK): run where installed
+            if spark:  # Spark's Python workers run this interpreter, where vpkg is installed
+                monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
             printed = io.StringIO()
-            with contextlib.redirect_stdout(printed):
-                exec(compile(body, where, "exec"), namespace)
+            try:
+                with contextlib.redirect_stdout(printed):
+                    exec(compile(body, where, "exec"), namespace)
+            finally:
+                if spark and "spark" in namespace:
+                    namespace["spark"].stop()  # later tests start their own session
             if expected is not None:
                 assert tidy(printed.getvalue(), work) == tidy(expected, work), where
         elif lang == "sql":

@@ -17,7 +17,9 @@ def register(subparsers) -> None:
         "streaming, written atomically), or with --partition-by to a Hive-style dataset "
         "OUTDIR/<table>/<column>=<value>/.",
     )
-    p.add_argument("package", metavar="PACKAGE", help="package .zip or extracted folder")
+    p.add_argument("package", nargs="+", metavar="PACKAGE",
+                   help="package .zip or extracted folder; several give OUTDIR/<table>/ "
+                   "datasets with one file per package")
     p.add_argument("-o", "--output", "--outdir", dest="outdir", required=True, metavar="OUTDIR",
                    help="output folder (created when missing)")
     p.add_argument("--format", choices=["parquet", "genbank"], default="parquet",
@@ -31,14 +33,18 @@ def register(subparsers) -> None:
     p.add_argument("--no-verify", action="store_true",
                    help="skip the CRC and md5 checks made before writing")
     p.add_argument("--no-progressbar", action="store_true", help="do not show a progress bar")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="read N packages at a time, in N processes (default: 1)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from vpkg.errors import ParameterError
     from vpkg.package import open_package
+    from vpkg.parallel import check_jobs
     from vpkg.sinks.parquet import check_compression_level
 
+    check_jobs(args.jobs)
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
     if args.format == "genbank":
         return _genbank(args, tables)
@@ -46,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
         check_compression_level(args.compression_level)  # before the package is opened
     except ParameterError as exc:
         raise ParameterError(f"--compression-level: {exc}", exc.parameter) from None
-    with open_package(args.package) as pkg:
+    if len(args.package) > 1:
+        return _export_many(args, tables)
+    with open_package(args.package[0]) as pkg:
         done = pkg.to_parquet(
             args.outdir,
             tables=tables,
@@ -70,9 +78,26 @@ def _genbank(args: argparse.Namespace, tables: list[str] | None) -> int:
     if args.partition_by or args.compression_level is not None:
         raise ParameterError("--partition-by and --compression-level apply to Parquet only; "
                              "drop them with --format genbank", parameter="format")
-    with open_package(args.package) as pkg:
+    if len(args.package) > 1:
+        raise ParameterError("--format genbank takes one package", parameter="format")
+    with open_package(args.package[0]) as pkg:
         if not args.no_verify:
             pkg.verify()
         for item in export_genbank(pkg, args.outdir, tables=tables):
             print(f"{item.path}\t{item.rows} records")
+    return 0
+
+
+def _export_many(args: argparse.Namespace, tables: list[str] | None) -> int:
+    from vpkg.parallel import export_packages
+
+    done = export_packages(
+        args.package, args.outdir, jobs=args.jobs, tables=tables,
+        partition_by=args.partition_by, compression_level=args.compression_level,
+        verify=not args.no_verify, progress=False if args.no_progressbar else None,
+    )
+    for item in done:
+        how = f", partitioned by {item.partition_by}" if item.partition_by else ""
+        count = f"{item.packages} package{'' if item.packages == 1 else 's'}"
+        print(f"{item.path}/\t{item.rows} rows from {count}{how}")
     return 0

@@ -23,12 +23,22 @@ def register(subparsers) -> None:
     p.add_argument("--no-verify", action="store_true",
                    help="skip the CRC and md5 checks before loading")
     p.add_argument("--no-progressbar", action="store_true", help="do not show a progress bar")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="verify and read packages in N processes while this one commits "
+                   "them in order (default: 1)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from vpkg.package import load
 
+    if args.jobs != 1:
+        from vpkg.parallel import load_packages
+
+        for result in load_packages(args.packages, args.db, jobs=args.jobs,
+                                    verify=not args.no_verify, force=args.force):
+            print(result, flush=True)
+        return 0
     for package in args.packages:  # one at a time, so that each result shows as it is done
         (result,) = load(package, args.db, verify=not args.no_verify, force=args.force,
                          progress=False if args.no_progressbar else None)

@@ -231,7 +231,7 @@ def _not_a_zip(path: Path) -> str:
         return ("this is a Parquet file, not a package; read it with DuckDB, pyarrow or "
                 "pandas (see docs/parquet.md)")
     if head.startswith(b"PK"):
-        return "it starts like a zip but is truncated or damaged; download it again"
+        return "not a zip file: it starts like a zip but is truncated or damaged; download it again"
     if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
         return ("not a zip file: it looks like an HTML page, probably an error page saved "
                 "as .zip; download it again")
