@@ -13,7 +13,7 @@ from vpkg import __version__
 from vpkg.errors import VpkgError
 
 # subcommand name -> module in vpkg.commands defining `register(subparsers)` and `run(args)`
-COMMANDS = ["download", "info", "export", "sql", "load"]
+COMMANDS = ["download", "info", "export", "sql", "load", "tsv"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -276,6 +276,18 @@ def _partition_type(column: str, values: pa.Table | None) -> pa.DataType:
 # ---- writing ---------------------------------------------------------------------------------
 
 
+def write_parquet(
+    stream: Any, path: str | os.PathLike, metadata: dict[str, str] | None = None,
+    compression_level: int | None = None,
+) -> int:
+    """Stream an Arrow stream (``__arrow_c_stream__``) into one Parquet file with the export
+    options (zstd, row groups of about 64 MiB, no dictionary nor statistics on sequence
+    columns); return the row count."""
+    reader = pa.RecordBatchReader.from_stream(stream)
+    writer = _Writer(compression_level, ROW_GROUP_BYTES, ROW_GROUP_ROWS)
+    return writer.write_file(reader, Path(path), metadata or {})
+
+
 class _Writer:
     """Parquet options shared by every file of an export."""
 

@@ -1,0 +1,272 @@
+"""`vpkg export` in every format: one file per table, from one package or many, filtered.
+
+Each table becomes ``OUTDIR/<table>.<suffix>``: ``.parquet``, ``.tsv``, ``.csv``,
+``.ndjson``, or for FASTA ``.fna`` (genome and CDS sequences) / ``.faa`` (proteins). The rows
+come from the views of `vpkg.sinks.multi` (several packages give one file per table, with a
+``package_file`` column) through the SELECT of `vpkg.sinks.selection` (``columns``,
+``where``, ``with_sequence``). Everything streams: DuckDB writes TSV, CSV and NDJSON itself
+(``COPY ... TO``), Parquet and FASTA are written from Arrow batches.
+
+* ``tsv``/``csv``: a header line; a value holding the delimiter, a quote or a line break is
+  quoted (inner quotes doubled), an empty string is ``""`` and NULL is empty; lists, structs
+  and maps are JSON text.
+* ``ndjson``: one JSON object per row, types kept: numbers, booleans, lists as arrays,
+  structs and maps as objects, dates as ``YYYY-MM-DD``, timestamps as
+  ``YYYY-MM-DDTHH:MM:SS[.fff]``, NULL as ``null``.
+* ``fasta``: see `vpkg.sinks.fasta`; the id and description come from columns.
+* ``parquet``: as `vpkg.sinks.parquet`, with the tables' own Arrow types.
+
+Outputs are written under a hidden temporary folder inside ``OUTDIR`` and renamed into place
+when every table is complete; on an error nothing is left behind.
+
+>>> import tempfile, vpkg
+>>> out = tempfile.mkdtemp()
+>>> with vpkg.open_package("fixtures/real/Hantavirus_Z10.zip") as pkg:
+...     done = export([pkg], out, "fasta", where="completeness = 'COMPLETE'")
+>>> [(d.path.name, d.rows) for d in done]
+[('genome_sequences.fna', 3)]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vpkg.errors import ParameterError, VpkgError
+from vpkg.schema import TABLES, schema
+from vpkg.sinks.fasta import LINE_WIDTH, write_fasta
+from vpkg.sinks.multi import open_views
+from vpkg.sinks.parquet import Exported, package_to_parquet, write_parquet
+from vpkg.sinks.selection import select_sql
+from vpkg.sinks.streams import quote, reraise
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vpkg.package import Package
+    from vpkg.sinks.multi import Views
+
+FORMATS = ("parquet", "tsv", "csv", "ndjson", "fasta")
+SUFFIXES = {"parquet": ".parquet", "tsv": ".tsv", "csv": ".csv", "ndjson": ".ndjson"}
+#: The sequence tables: FASTA suffix, and the column that was the header's first word.
+SEQUENCE_TABLES = {"genome_sequences": (".fna", "accession"), "cds_sequences": (".fna", "id"),
+                   "protein_sequences": (".faa", "id")}
+
+
+@dataclass(frozen=True)
+class FastaOptions:
+    """How FASTA records are built: id column (None: the header's first word, ``accession``
+    or ``id``), description column (None: no description) and line width (0: one line)."""
+
+    id_column: str | None = None
+    description_column: str | None = "description"
+    line_width: int = LINE_WIDTH
+
+
+def export(
+    packages: Sequence[Package],
+    outdir: str | os.PathLike,
+    fmt: str = "parquet",
+    *,
+    tables: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    where: str | None = None,
+    with_sequence: str | None = None,
+    fasta: FastaOptions | None = None,
+    partition_by: str | None = None,
+    compression_level: int | None = None,
+    verify: bool = True,
+    progress: bool | None = None,
+) -> list[Exported]:
+    """Write tables of ``packages`` under ``outdir`` as ``fmt``, one file per table.
+
+    Parameters
+    ----------
+    packages
+        Open packages; several give one file per table holding the rows of all of them.
+    outdir
+        The output folder (created when missing); earlier files of the same names are
+        replaced, each in one rename.
+    fmt
+        One of `FORMATS`.
+    tables
+        The tables to write (default: every table a package holds; for ``fasta`` every
+        sequence table; with ``with_sequence`` only ``genomes``).
+    columns, where, with_sequence
+        The columns to keep, a DuckDB predicate, the key of the genome sequence added to
+        genomes (see `vpkg.sinks.selection.select_sql`).
+    fasta
+        FASTA options.
+    partition_by, progress
+        Parquet of one package without a selection only (`package_to_parquet`).
+    compression_level
+        zstd level for Parquet.
+    verify
+        Check every package's CRCs and md5sum.txt first, so that a damaged one writes nothing.
+
+    Raises
+    ------
+    ParameterError
+        An unknown format, table or column, a predicate DuckDB rejects, a table the format
+        cannot take (FASTA of a table without sequences).
+    """
+    if fmt not in FORMATS:
+        raise ParameterError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}", "format")
+    selected = bool(columns or where or with_sequence)
+    if fmt == "parquet" and len(packages) == 1 and not selected:
+        return package_to_parquet(packages[0], outdir, tables=tables, partition_by=partition_by,
+                                  compression_level=compression_level, progress=progress,
+                                  verify=verify)
+    if partition_by:
+        raise ParameterError(
+            "--partition-by works for a Parquet export of one package without --columns, "
+            "--where or --with-sequence; export the packages one by one, or drop it",
+            parameter="partition_by")
+    views = open_views(packages)
+    chosen = _tables(views, fmt, tables, with_sequence)
+    fasta = fasta or FastaOptions()
+    if fasta.line_width < 0:
+        raise ParameterError(f"--line-width {fasta.line_width}: give 0 (one line) or more",
+                             parameter="line_width")
+    plans = [(t, _plan(views, t, fmt, columns, where, with_sequence, fasta)) for t in chosen]
+    digests = [p.verify() if verify else None for p in packages]
+    created = not Path(outdir).exists()
+    out = _output_dir(outdir)
+    staging = Path(tempfile.mkdtemp(prefix=".vpkg-export-", dir=out))
+    try:
+        done = []
+        for table, sql in plans:
+            name = table + (SEQUENCE_TABLES[table][0] if fmt == "fasta" else SUFFIXES[fmt])
+            metadata = _metadata(packages, digests, table, where) if fmt == "parquet" else {}
+            rows = _write(views, table, sql, staging / name, fmt, compression_level, metadata,
+                          fasta.line_width)
+            done.append(Exported(table, out / name, rows))
+        for item in done:
+            os.replace(staging / item.path.name, item.path)
+        return done
+    except OSError as exc:
+        raise VpkgError(f"{out}: cannot write the {fmt} files ({exc.strerror or exc}); check "
+                        "the folder's permissions and free space") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        views.close()
+        if created and not any(out.iterdir()):
+            out.rmdir()
+
+
+def _tables(views: Views, fmt: str, tables: Sequence[str] | None,
+            with_sequence: str | None) -> list[str]:
+    if tables:
+        for table in tables:
+            views.require(table)
+            if fmt == "fasta" and table not in SEQUENCE_TABLES:
+                raise ParameterError(
+                    f"--format fasta: {table} has no sequences; FASTA takes "
+                    f"{', '.join(SEQUENCE_TABLES)}; write {table} as tsv, csv, ndjson or "
+                    "parquet", parameter="format")
+        return list(tables)
+    if fmt == "fasta":
+        found = [t for t in views.tables if t in SEQUENCE_TABLES]
+        if not found:
+            raise ParameterError("--format fasta: no package given has a sequence member "
+                                 "(genomic.fna, cds.fna, protein.faa)", parameter="format")
+        return found
+    return ["genomes"] if with_sequence else list(views.tables)
+
+
+def _plan(views: Views, table: str, fmt: str, columns, where, with_sequence,
+          fasta: FastaOptions) -> str:
+    """The SELECT writing ``table``: the selection, shaped for the format."""
+    if fmt != "fasta":
+        sql = select_sql(views, table, columns=columns, where=where, with_sequence=with_sequence)
+        return _shaped(views, sql, fmt)
+    if columns or with_sequence:
+        raise ParameterError("--format fasta takes --id-column and --description-column, "
+                             "not --columns or --with-sequence", parameter="columns")
+    id_column = fasta.id_column or SEQUENCE_TABLES[table][1]
+    wanted = [id_column, "sequence"]
+    if fasta.description_column:
+        wanted.insert(1, fasta.description_column)
+    sql = select_sql(views, table, columns=wanted, where=where)
+    description = (f"CAST({quote(fasta.description_column)} AS VARCHAR)"
+                   if fasta.description_column else "NULL")
+    return (f"SELECT CAST({quote(id_column)} AS VARCHAR) AS id, {description} AS description, "
+            f"sequence FROM ({sql}) AS selected")
+
+
+def _shaped(views: Views, sql: str, fmt: str) -> str:
+    """Nested values as JSON text for tsv/csv; timestamps in ISO form for ndjson."""
+    if fmt == "parquet":
+        return sql
+    described = views.con.execute(f"DESCRIBE {sql}").fetchall()
+    parts = []
+    for name, duck_type, *_ in described:
+        col = quote(name)
+        nested = duck_type.endswith("]") or duck_type.startswith(("STRUCT", "MAP"))
+        if fmt in ("tsv", "csv") and nested:
+            parts.append(f"CAST(to_json({col}) AS VARCHAR) AS {col}")
+        elif fmt == "ndjson" and duck_type.startswith("TIMESTAMP"):
+            parts.append(f"replace(CAST({col} AS VARCHAR), ' ', 'T') AS {col}")
+        else:
+            parts.append(col)
+    return f"SELECT {', '.join(parts)} FROM ({sql}) AS selected"
+
+
+def _write(views: Views, table: str, sql: str, path: Path, fmt: str,
+           compression_level: int | None, metadata: dict[str, str], line_width: int) -> int:
+    """Write the rows of ``sql`` to ``path``; return the row count."""
+    import duckdb
+
+    if fmt == "fasta":
+        with open(path, "wb") as fh:
+            return write_fasta(views.reader(sql, doing=f"reading {table} failed"), fh,
+                               line_width=line_width)
+    if fmt == "parquet":
+        reader = views.reader(sql, doing=f"reading {table} failed")
+        return write_parquet(_typed(reader, table), path, metadata, compression_level)
+    options = {"tsv": "FORMAT csv, DELIMITER '\t', HEADER true",
+               "csv": "FORMAT csv, HEADER true", "ndjson": "FORMAT json"}[fmt]
+    target = "'" + str(path).replace("'", "''") + "'"
+    try:
+        return views.con.execute(f"COPY ({sql}) TO {target} ({options})").fetchall()[0][0]
+    except duckdb.Error as exc:
+        reraise(exc, views.streams, f"writing {table} failed", query=False)
+
+
+def _typed(reader, table: str):
+    """Batches with the table's own Arrow types where a column keeps its name (DuckDB gives
+    ``string`` for ``large_string``, nullable fields...)."""
+    import pyarrow as pa
+
+    fixed = {f.name: f for f in schema(table)} if table in TABLES else {}
+    target = pa.schema([fixed.get(f.name, f) for f in reader.schema])
+    if target == reader.schema:
+        return reader
+    return pa.RecordBatchReader.from_batches(target, (b.cast(target) for b in reader))
+
+
+def _metadata(packages: Sequence[Package], digests: list, table: str,
+              where: str | None) -> dict[str, str]:
+    from vpkg import __version__
+    from vpkg.sinks.provenance import package_md5
+
+    sources = [{"file": p.path.name, "md5": package_md5(p, d), "api_version": p.api_version}
+               for p, d in zip(packages, digests, strict=True)]
+    return {"vpkg.packages": json.dumps(sources), "vpkg.version": __version__,
+            "vpkg.table": table, "vpkg.where": where or ""}
+
+
+def _output_dir(outdir: str | os.PathLike) -> Path:
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"{out}: exists and is not a folder; give a folder for the output",
+                             parameter="outdir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VpkgError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
+    return out

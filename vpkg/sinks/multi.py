@@ -1,0 +1,227 @@
+"""DuckDB views over one or several packages: each table is the UNION ALL of the packages'.
+
+This is the one place where several packages become one set of tables, for `vpkg sql`,
+`vpkg export` and `vpkg tsv`. With one package the views are its tables exactly; with
+several, every view starts with a ``package_file`` column (the package's file name; the
+path as given when two names are equal) and holds the rows of every package that has the
+table, package after package, each in file order. (The column is not called ``package``:
+`biosamples` already has a ``package`` column, the BioSample package.)
+
+Every view streams its packages at each scan (`TableStream`); nothing is copied up front.
+Beside each public view ``<table>`` there is an internal one, ``__vpkg_ord_<table>``, with
+two more leading columns, ``__vpkg_pkg`` and ``__vpkg_ord`` (package index and row number),
+so that a query joining tables can restore file order (`ORDER_COLUMNS`).
+
+>>> import vpkg
+>>> from vpkg.sinks.multi import open_views
+>>> views = open_views([vpkg.open_package("fixtures/real/Rotavirus_J.zip"),
+...                     vpkg.open_package("fixtures/real/Hantavirus_Z10.zip")])
+>>> views.con.sql("SELECT package_file, count(*) FROM genomes GROUP BY ALL ORDER BY 1").fetchall()
+[('Hantavirus_Z10.zip', 9), ('Rotavirus_J.zip', 32)]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vpkg.errors import ParameterError
+from vpkg.schema import TABLES
+from vpkg.sinks import BATCH_SIZE
+from vpkg.sinks.streams import ORDINAL, TableStream, duckdb_message, quote, reraise
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+    import pyarrow as pa
+
+    from vpkg.package import Package
+    from vpkg.sinks.duckdb import QueryResult
+
+#: The column naming the package, present when the views cover several packages.
+PACKAGE_COLUMN = "package_file"
+#: The leading columns of the internal ordered views: package index, row number.
+ORDER_COLUMNS = ("__vpkg_pkg", "__vpkg_ord")
+
+
+def ordered_name(table: str) -> str:
+    """The internal view of ``table`` that also carries `ORDER_COLUMNS`."""
+    return f"__vpkg_ord_{table}"
+
+
+class Views:
+    """Views over packages on one DuckDB connection (create them with `open_views`).
+
+    Attributes
+    ----------
+    con
+        The connection holding the views.
+    packages
+        The packages, in the order given.
+    tables
+        The tables at least one package holds, in the usual table order.
+    streams
+        Every `TableStream` behind the views (their errors are re-raised by `reraise`).
+    labelled
+        True when the views carry the `PACKAGE_COLUMN` (several packages).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, packages: Sequence[Package],
+                 batch_size: int = BATCH_SIZE):
+        self.con = con
+        self.packages = list(packages)
+        self.labelled = len(self.packages) > 1
+        self.streams: list[TableStream] = []
+        self.tables = [t for t in TABLES if any(t in p.tables() for p in self.packages)]
+        labels = _labels(self.packages)
+        for table in self.tables:
+            parts = []
+            for index, pkg in enumerate(self.packages):
+                if table not in pkg.tables():
+                    continue
+                stream = TableStream(pkg, table, batch_size, ordinal=True)
+                self.streams.append(stream)
+                raw = f"__vpkg_{index}_{table}"
+                con.register(raw, stream)
+                label = f"{_literal(labels[index])} AS {PACKAGE_COLUMN}, " if self.labelled else ""
+                parts.append(f"SELECT {index} AS {ORDER_COLUMNS[0]}, {ORDINAL} AS "
+                             f"{ORDER_COLUMNS[1]}, {label}* EXCLUDE ({ORDINAL}) FROM {quote(raw)}")
+            ordered = quote(ordered_name(table))
+            con.execute(f"CREATE TEMP VIEW {ordered} AS {' UNION ALL '.join(parts)}")
+            hidden = ", ".join(ORDER_COLUMNS)
+            con.execute(f"CREATE TEMP VIEW {quote(table)} AS "
+                        f"SELECT * EXCLUDE ({hidden}) FROM {ordered}")
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, DuckDB type) of every column of the view ``table``, read at run time."""
+        self.require(table)
+        return [(row[0], row[1]) for row in
+                self.con.execute(f"DESCRIBE SELECT * FROM {quote(table)}").fetchall()]
+
+    def require(self, table: str) -> None:
+        """Raise a one-line error when no package holds ``table``."""
+        if table in self.tables:
+            return
+        known = ", ".join(self.tables) or "none"
+        if table not in TABLES:
+            raise ParameterError(
+                f"table {table!r} does not exist; the tables are {', '.join(TABLES)}",
+                parameter="tables")
+        member = TABLES[table].member
+        raise ParameterError(
+            f"table {table!r}: no package given has its member {member} (the tables "
+            f"here: {known})", parameter="tables")
+
+    def execute(self, sql: str, doing: str = "the query failed"):
+        """Run ``sql``; DuckDB's error (or a package's own) as one vpkg error line."""
+        import duckdb
+
+        try:
+            return self.con.execute(sql)
+        except duckdb.Error as exc:
+            reraise(exc, self.streams, doing)
+
+    def reader(self, sql: str, batch_rows: int = BATCH_SIZE,
+               doing: str = "the query failed") -> pa.RecordBatchReader:
+        """The rows of ``sql`` as a streaming Arrow reader; an error while reading is raised
+        as the package's own error or DuckDB's message in one line (as by `execute`)."""
+        import duckdb
+        import pyarrow as pa
+
+        try:  # a relation streams; a DB-API result would copy every row first
+            source = self.con.sql(sql).to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            reraise(exc, self.streams, doing)
+
+        def batches():
+            try:
+                yield from source
+            except Exception as exc:  # DuckDB passes a package's error on as text
+                reraise(exc, self.streams, doing, query=False)
+
+        return pa.RecordBatchReader.from_batches(source.schema, batches())
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def open_views(
+    packages: Sequence[Package],
+    con: duckdb.DuckDBPyConnection | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+) -> Views:
+    """One view per table over ``packages`` (see the module docstring).
+
+    Parameters
+    ----------
+    packages
+        Open packages (at least one).
+    con
+        The connection to add the views to (default: a new in-memory one).
+    batch_size
+        Rows per Arrow batch read from a package.
+
+    Examples
+    --------
+    >>> import vpkg
+    >>> views = open_views([vpkg.open_package("fixtures/real/Hantavirus_Z10.zip")])
+    >>> views.execute("SELECT count(*) FROM genomes").fetchall()
+    [(9,)]
+    """
+    import duckdb
+
+    if not packages:
+        raise ParameterError("no package given; name at least one package", "packages")
+    return Views(con if con is not None else duckdb.connect(), packages, batch_size)
+
+
+def query(views: Views, sql: str) -> QueryResult:
+    """Run ``sql`` on ``views``; its rows, to fetch (errors as by `Views.execute`)."""
+    from vpkg.sinks.duckdb import QueryResult
+
+    return QueryResult(views.execute(sql), views.streams)
+
+
+def is_warehouse(path: str | os.PathLike) -> bool:
+    """True for a DuckDB database file: a ``.duckdb`` name, or DuckDB's magic bytes."""
+    path = Path(path)
+    if path.suffix.lower() == ".duckdb":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
+def query_warehouse(path: str | os.PathLike, sql: str) -> QueryResult:
+    """Run ``sql`` on a DuckDB database file opened read-only, with its own tables."""
+    import duckdb
+
+    from vpkg.sinks.duckdb import QueryResult
+
+    if not Path(path).is_file():
+        raise ParameterError(f"{path}: no such DuckDB file; give the file `vpkg load --db` "
+                             "wrote", parameter="path")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise ParameterError(f"{path}: cannot open as a DuckDB database (read-only): "
+                             f"{duckdb_message(exc)}", parameter="path") from None
+    try:
+        return QueryResult(con.execute(sql), [])
+    except duckdb.Error as exc:
+        reraise(exc, [], "the query failed")
+
+
+def _labels(packages: Sequence[Package]) -> list[str]:
+    """Each package's file name; the path as given for names that occur twice."""
+    names = [p.path.name for p in packages]
+    return [n if names.count(n) == 1 else str(p.path) for n, p in zip(names, packages,
+                                                                     strict=True)]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
