@@ -199,7 +199,7 @@ def write_tsv(
     >>> write_tsv(views, buf, ["accession", "length", "is-vaccine-strain"], where="length < 1300")
     1
     >>> buf.getvalue().decode()
-    'Accession\\tLength\\tIs Vaccine Strain\\nNC_038938.1\\t1276\\t\\n'
+    'Accession\\tLength\\tIs Vaccine Strain\\nAF159370.1\\t1287\\t\\n'
     """
     views.require("genomes")
     types = dict(views.columns("genomes"))

@@ -24,7 +24,7 @@ when every table is complete; on an error nothing is left behind.
 >>> with vpkg.open_package("fixtures/real/Hantavirus_Z10.zip") as pkg:
 ...     done = export([pkg], out, "fasta", where="completeness = 'COMPLETE'")
 >>> [(d.path.name, d.rows) for d in done]
-[('genome_sequences.fna', 3)]
+[('genome_sequences.fna', 4)]
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@
 * the table's own columns (every column of its view, read at run time, so new columns
   work without a change here), plus the derived columns of `DERIVED`;
 * ``where``, any DuckDB predicate. For the tables that hold a genome accession
-  (`GENOME_KEYED`), a predicate that does not bind on the table alone may also use every
-  ``genomes`` column the table lacks: the table is then joined with ``genomes`` on
-  ``accession`` (and on the package, for several packages), its own columns winning;
+  (`GENOME_KEYED`), a predicate that does not bind on the table alone, and ``columns``, may
+  also use every ``genomes`` column the table lacks: the table is then joined with
+  ``genomes`` on ``accession`` (and on the package, for several packages), its own columns
+  winning;
 * ``with_sequence``: for ``genomes``, the genome sequence under that name (a join with
   ``genome_sequences`` on accession).
 
@@ -20,7 +21,7 @@ package, each in the order of its member.
 >>> sql = select_sql(views, "genome_sequences", columns=["accession_unversioned", "length"],
 ...                  where="completeness = 'COMPLETE'")
 >>> views.execute(sql).fetchall()[:1]
-[('NC_038938', 1276)]
+[('EF533944', 1701)]
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ def select_sql(
             _explain(views, joined or _base(table, own, derived, extra, joins), where, table)
         joins.append(genome_join)
         extra.update(genome_columns)
+    known = set(own) | set(derived) | set(extra)
+    if columns and any(c not in known for c in columns) and not any(
+            j.startswith("LEFT JOIN " + quote(ordered_name("genomes"))) for j in joins):
+        genome_join, genome_columns = _genome_join(views, table, own)
+        if genome_join:  # columns of the genome, e.g. virus_name for a FASTA description
+            joins.append(genome_join)
+            extra.update(genome_columns)
     chosen = list(columns) if columns else own + list(extra if with_sequence else ())
     valid = own + list(derived) + list(extra)
     unknown = [c for c in chosen if c not in valid]
