@@ -26,6 +26,9 @@ def register(subparsers) -> None:
                    help="comma-separated mnemonics (dataformat's) or genomes column names, in "
                    "output order; may be repeated (default: all 50 fields)")
     p.add_argument("--elide-header", action="store_true", help="do not write the header line")
+    p.add_argument("--mnemonics-header", action="store_true",
+                   help="name the columns by the --fields names instead of dataformat's "
+                   "headers (what `--elide-header | csvtk add-header -n FIELDS` gives)")
     p.add_argument("--where", metavar="SQL",
                    help="keep the genomes matching this DuckDB predicate on genomes columns")
     p.set_defaults(run=run)
@@ -43,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
         views = open_views(packages)
         out = sys.stdout.buffer
         write_tsv(views, out, parse_fields(args.fields), header=not args.elide_header,
-                  where=args.where)
+                  where=args.where, names_header=args.mnemonics_header)
         out.flush()
     return 0

@@ -173,6 +173,7 @@ def write_tsv(
     *,
     header: bool = True,
     where: str | None = None,
+    names_header: bool = False,
     batch_rows: int = 8192,
 ) -> int:
     """Write the ``genomes`` rows of ``views`` as dataformat TSV to ``out``; return the rows.
@@ -189,6 +190,9 @@ def write_tsv(
         Write the header line first (``--elide-header`` is False).
     where
         A DuckDB predicate on ``genomes`` columns.
+    names_header
+        Name the columns by the ``fields`` as given (mnemonics) instead of dataformat's
+        headers, as ``--elide-header | csvtk add-header -n FIELDS`` does.
 
     Examples
     --------
@@ -213,7 +217,8 @@ def write_tsv(
     sql += f" ORDER BY {', '.join(ORDER_COLUMNS)}"
     _check(views, sql)
     if header:
-        out.write(("\t".join(f.header for f in chosen) + "\n").encode())
+        names = fields if names_header and fields else [f.header for f in chosen]
+        out.write(("\t".join(names) + "\n").encode())
     rows = 0
     for batch in views.reader(sql, batch_rows, "reading genomes failed"):
         lines = batch.column(0).to_pylist()
