@@ -207,7 +207,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     (["--format", "csv", "--where", "length >"], "Parser Error: syntax error"),
     (["--format", "tsv", "--columns", "accession,nope"],
      "--columns: 'nope' is not a column of genomes; its columns are accession,"),
-    (["--format", "ndjson", "--tables", "cds_sequences"], "no package given has its member cds.fna"),
+    (["--format", "ndjson", "--tables", "cds_sequences"],
+     "no package given has its member cds.fna"),
     (["--format", "ndjson", "--tables", "genome_sequences", "--with-sequence", "s"],
      "--with-sequence adds the genome sequence to genomes records"),
 ])
