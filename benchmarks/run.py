@@ -48,6 +48,9 @@ RSS_LIMIT_MB = 300
 #: measurements that need a package that may not be installed
 NEEDS = {"fasta/biobear": "biobear", "fasta/biopython": "Bio", "report/duckdb": "duckdb",
          "report/duckdb-table": "duckdb"}
+#: output measurements (MB/s of what they write), each beside DuckDB's COPY of the same rows
+WRITES = [("out/vpkg-tsv", "out/duckdb-copy-tsv"), ("out/vpkg-ndjson", "out/duckdb-copy-ndjson"),
+          ("out/vpkg-fasta", "out/duckdb-copy-sequences")]
 
 
 def run_one(name: str, directory: Path, zip_path: Path) -> dict:
@@ -130,6 +133,8 @@ def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
             "rows": results[0].get("rows"),
             "bytes": results[0].get("bytes"),
         }
+        if name.startswith("out/"):  # MB written per second, whole process
+            out[name]["out_mb_s"] = results[0]["bytes"] / 1e6 / out[name]["median_s"]
     return out
 
 
@@ -153,9 +158,12 @@ def judge(summary: dict[str, dict]) -> list[dict]:
 def check_rows(summary: dict[str, dict]) -> list[str]:
     """Every tool must have read the same number of records per member."""
     problems = []
-    for kind in ("fasta", "report"):
+    for kind in ("fasta", "report", "out/vpkg-tsv", "out/vpkg-ndjson", "out/vpkg-fasta"):
         counts = {n: s["rows"] for n, s in summary.items()
                   if n.startswith(kind) and s["rows"] is not None}
+        if kind.startswith("out/"):  # a writer and its DuckDB peer
+            peer = dict(WRITES)[kind]
+            counts = {n: summary[n]["rows"] for n in (kind, peer) if n in summary}
         if len(set(counts.values())) > 1:
             problems.append(f"{kind}: tools disagree on the row count: {counts}")
     return problems
@@ -166,9 +174,18 @@ def table_text(summary: dict[str, dict], verdicts: list[dict]) -> str:
              "|---|---:|---:|---:|---:|---:|---|"]
     for name, s in summary.items():
         rows = f"{s['rows']:,}" if s["rows"] is not None else f"{s['bytes']:,} B"
+        if name.startswith("out/"):
+            rows = f"{s['rows']:,} -> {s['bytes']:,} B"
         lines.append(f"| {name} | {s['median_s']:.2f} | {s['best_s']:.2f} | "
                      f"{s['median_user_s']:.2f} + {s['median_sys_s']:.2f} | "
                      f"{s['peak_rss_mb']:.0f} | {rows} | {s['what']} |")
+    lines += ["", "| writer | output MB | MB/s (median) | DuckDB COPY of the same rows | "
+              "its output MB | its MB/s |", "|---|---:|---:|---|---:|---:|"]
+    for name, peer in WRITES:
+        if name in summary and peer in summary:
+            mine, theirs = summary[name], summary[peer]
+            lines.append(f"| {name} | {mine['bytes'] / 1e6:.1f} | {mine['out_mb_s']:.1f} | "
+                         f"{peer} | {theirs['bytes'] / 1e6:.1f} | {theirs['out_mb_s']:.1f} |")
     lines += ["", "| target | ratio (medians) | ratio (best) | met |", "|---|---:|---:|---|"]
     for v in verdicts:
         if "ratio" in v:
