@@ -140,6 +140,7 @@ def test_ndjson_equals_the_records(table, tmp_path):
             if isinstance(value, list) and value and isinstance(value[0], tuple):
                 row[key] = dict(value)  # maps arrive from Arrow as (key, value) pairs
             if isinstance(value, dt.datetime):  # ISO text, however many decimals
+                assert line[key][10] == "T", line[key]
                 line[key] = dt.datetime.fromisoformat(line[key])
     assert got == [iso(r) for r in rows]
 
