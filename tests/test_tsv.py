@@ -175,6 +175,11 @@ def odd_record() -> dict:
     record["newFieldFromNcbi"] = {"deep": [1, 2]}  # unknown to vpkg and to dataformat
     record.setdefault("host", {})["commonName"] = "human\tbeing"  # a field without a genomes column
     record.setdefault("location", {})["newThing"] = "x"
+    # keys no real record of the fixtures carries, rendered by the reference's rules:
+    record["isComplete"] = True  # a boolean without a genomes column: "true"
+    record["completeness"] = "UNKNOWN"  # an enum's zero value: empty
+    record["purposeOfSampling"] = "PURPOSE_OF_SAMPLING_BASELINE_SURVEILLANCE"
+    record["molType"] = "ssRNA(-)"
     return record
 
 
@@ -185,6 +190,8 @@ def test_tab_newline_and_quote_round_trip(tmp_path, capsysbinary):
     check_every_cell(rows, [record], FIELDS, False)
     affiliation = rows[0].index("Submitter Affiliation")
     assert rows[1][affiliation] == 'Dept\tof "Virology"\nLab'
+    assert rows[1][rows[0].index("Is Complete")] == "true"
+    assert rows[1][rows[0].index("Completeness")] == ""
     raw = (tmp_path / "raw.tsv")
     assert main(["tsv", str(package), "--fields", "submitter-affiliation,host-common-name",
                  "--elide-header"]) == 0
