@@ -34,6 +34,7 @@ from typing import IO, TYPE_CHECKING
 
 from vpkg.errors import ParameterError
 from vpkg.schema import GENOME_COLUMNS
+from vpkg.sinks.lines import needs_quotes, write_lines
 from vpkg.sinks.multi import ORDER_COLUMNS, ordered_name
 from vpkg.sinks.streams import duckdb_message, quote
 
@@ -209,23 +210,16 @@ def write_tsv(
     types = dict(views.columns("genomes"))
     chosen = resolve_fields(fields, list(types))
     v1 = [i for i, p in enumerate(views.packages) if p.api_version == "V1"]
-    cells = [f"coalesce({_quoted(_value(f, types, v1))}, '')" for f in chosen]
+    cells = [f"coalesce({needs_quotes(_value(f, types, v1), chr(9))}, '')" for f in chosen]
     sql = (f"SELECT concat_ws(chr(9), {', '.join(cells)}) AS line "
            f"FROM {quote(ordered_name('genomes'))} AS t")
     if where:
         sql += f" WHERE ({where})"
     sql += f" ORDER BY {', '.join(ORDER_COLUMNS)}"
     _check(views, sql)
-    if header:
-        names = fields if names_header and fields else [f.header for f in chosen]
-        out.write(("\t".join(names) + "\n").encode())
-    rows = 0
-    for batch in views.reader(sql, batch_rows, "reading genomes failed"):
-        lines = batch.column(0).to_pylist()
-        if lines:
-            out.write(("\n".join(lines) + "\n").encode())
-            rows += len(lines)
-    return rows
+    names = fields if names_header and fields else [f.header for f in chosen]
+    return write_lines(views.reader(sql, batch_rows, "reading genomes failed"), out,
+                       "\t".join(names) if header else None)
 
 
 def _check(views: Views, sql: str) -> None:
@@ -235,13 +229,6 @@ def _check(views: Views, sql: str) -> None:
         views.con.execute(f"DESCRIBE {sql}").fetchall()
     except duckdb.Error as exc:
         raise ParameterError(f"--where: {duckdb_message(exc)}", parameter="where") from None
-
-
-def _quoted(value: str) -> str:
-    """SQL: the value in double quotes (inner quotes doubled) when it holds a tab, a line
-    break or a quote; as it is otherwise."""
-    return (f"CASE WHEN regexp_matches({value}, '[\\t\\n\\r\"]') "
-            f"THEN '\"' || replace({value}, '\"', '\"\"') || '\"' ELSE {value} END")
 
 
 def _value(field: Field, types: dict[str, str], v1: list[int]) -> str:

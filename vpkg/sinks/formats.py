@@ -4,15 +4,11 @@ Each table becomes ``OUTDIR/<table>.<suffix>``: ``.parquet``, ``.tsv``, ``.csv``
 ``.ndjson``, or for FASTA ``.fna`` (genome and CDS sequences) / ``.faa`` (proteins). The rows
 come from the views of `vpkg.sinks.multi` (several packages give one file per table, with a
 ``package_file`` column) through the SELECT of `vpkg.sinks.selection` (``columns``,
-``where``, ``with_sequence``). Everything streams: DuckDB writes TSV, CSV and NDJSON itself
-(``COPY ... TO``), Parquet and FASTA are written from Arrow batches.
+``where``, ``with_sequence``). Everything streams from Arrow batches, in bounded memory.
 
-* ``tsv``/``csv``: a header line; a value holding the delimiter, a quote or a line break is
-  quoted (inner quotes doubled), an empty string is ``""`` and NULL is empty; lists, structs
-  and maps are JSON text.
-* ``ndjson``: one JSON object per row, types kept: numbers, booleans, lists as arrays,
-  structs and maps as objects, dates as ``YYYY-MM-DD``, timestamps as
-  ``YYYY-MM-DDTHH:MM:SS[.fff]``, NULL as ``null``.
+* ``tsv``/``csv``: a header line, then the rows as `vpkg.sinks.lines` writes them (quoted
+  where needed, NULL empty, nested values as JSON text).
+* ``ndjson``: one JSON object per row, types kept (`vpkg.sinks.lines`).
 * ``fasta``: see `vpkg.sinks.fasta`; the id and description come from columns.
 * ``parquet``: as `vpkg.sinks.parquet`, with the tables' own Arrow types.
 
@@ -41,10 +37,11 @@ from typing import TYPE_CHECKING
 from vpkg.errors import ParameterError, VpkgError
 from vpkg.schema import TABLES, schema
 from vpkg.sinks.fasta import LINE_WIDTH, write_fasta
+from vpkg.sinks.lines import delimited_header, delimited_sql, ndjson_sql, write_lines
 from vpkg.sinks.multi import open_views
 from vpkg.sinks.parquet import Exported, package_to_parquet, write_parquet
 from vpkg.sinks.selection import select_sql
-from vpkg.sinks.streams import quote, reraise
+from vpkg.sinks.streams import quote
 
 if TYPE_CHECKING:  # pragma: no cover
     from vpkg.package import Package
@@ -53,6 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
 FORMATS = ("parquet", "tsv", "csv", "ndjson", "fasta")
 SUFFIXES = {"parquet": ".parquet", "tsv": ".tsv", "csv": ".csv", "ndjson": ".ndjson"}
 #: The sequence tables: FASTA suffix, and the column that was the header's first word.
+#: Rows per batch of text lines fetched from DuckDB (a few MB of text each).
+LINE_ROWS = 8192
 SEQUENCE_TABLES = {"genome_sequences": (".fna", "accession"), "cds_sequences": (".fna", "id"),
                    "protein_sequences": (".faa", "id")}
 
@@ -182,8 +181,7 @@ def _plan(views: Views, table: str, fmt: str, columns, where, with_sequence,
           fasta: FastaOptions) -> str:
     """The SELECT writing ``table``: the selection, shaped for the format."""
     if fmt != "fasta":
-        sql = select_sql(views, table, columns=columns, where=where, with_sequence=with_sequence)
-        return _shaped(views, sql, fmt)
+        return select_sql(views, table, columns=columns, where=where, with_sequence=with_sequence)
     if columns or with_sequence:
         raise ParameterError("--format fasta takes --id-column and --description-column, "
                              "not --columns or --with-sequence", parameter="columns")
@@ -198,43 +196,23 @@ def _plan(views: Views, table: str, fmt: str, columns, where, with_sequence,
             f"sequence FROM ({sql}) AS selected")
 
 
-def _shaped(views: Views, sql: str, fmt: str) -> str:
-    """Nested values as JSON text for tsv/csv; timestamps in ISO form for ndjson."""
-    if fmt == "parquet":
-        return sql
-    described = views.con.execute(f"DESCRIBE {sql}").fetchall()
-    parts = []
-    for name, duck_type, *_ in described:
-        col = quote(name)
-        nested = duck_type.endswith("]") or duck_type.startswith(("STRUCT", "MAP"))
-        if fmt in ("tsv", "csv") and nested:
-            parts.append(f"CAST(to_json({col}) AS VARCHAR) AS {col}")
-        elif fmt == "ndjson" and duck_type.startswith("TIMESTAMP"):
-            parts.append(f"replace(CAST({col} AS VARCHAR), ' ', 'T') AS {col}")
-        else:
-            parts.append(col)
-    return f"SELECT {', '.join(parts)} FROM ({sql}) AS selected"
-
-
 def _write(views: Views, table: str, sql: str, path: Path, fmt: str,
            compression_level: int | None, metadata: dict[str, str], line_width: int) -> int:
     """Write the rows of ``sql`` to ``path``; return the row count."""
-    import duckdb
-
+    doing = f"reading {table} failed"
     if fmt == "fasta":
         with open(path, "wb") as fh:
-            return write_fasta(views.reader(sql, doing=f"reading {table} failed"), fh,
-                               line_width=line_width)
+            return write_fasta(views.reader(sql, doing=doing), fh, line_width=line_width)
     if fmt == "parquet":
-        reader = views.reader(sql, doing=f"reading {table} failed")
+        reader = views.reader(sql, doing=doing)
         return write_parquet(_typed(reader, table), path, metadata, compression_level)
-    options = {"tsv": "FORMAT csv, DELIMITER '\t', HEADER true",
-               "csv": "FORMAT csv, HEADER true", "ndjson": "FORMAT json"}[fmt]
-    target = "'" + str(path).replace("'", "''") + "'"
-    try:
-        return views.con.execute(f"COPY ({sql}) TO {target} ({options})").fetchall()[0][0]
-    except duckdb.Error as exc:
-        reraise(exc, views.streams, f"writing {table} failed", query=False)
+    with open(path, "wb") as fh:
+        if fmt == "ndjson":
+            return write_lines(views.reader(ndjson_sql(views.con, sql), LINE_ROWS, doing), fh)
+        delimiter = "\t" if fmt == "tsv" else ","
+        header = delimited_header(views.con, sql, delimiter)  # before the rows stream
+        lines = views.reader(delimited_sql(views.con, sql, delimiter), LINE_ROWS, doing)
+        return write_lines(lines, fh, header)
 
 
 def _typed(reader, table: str):

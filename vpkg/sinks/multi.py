@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpkg.errors import ParameterError
-from vpkg.schema import TABLES
+from vpkg.schema import TABLES, schema
 from vpkg.sinks import BATCH_SIZE
-from vpkg.sinks.streams import ORDINAL, TableStream, duckdb_message, quote, reraise
+from vpkg.sinks.streams import TableStream, duckdb_message, quote, reraise
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -75,23 +75,20 @@ class Views:
         self.streams: list[TableStream] = []
         self.tables = [t for t in TABLES if any(t in p.tables() for p in self.packages)]
         labels = _labels(self.packages)
+        hidden = ", ".join(ORDER_COLUMNS)
         for table in self.tables:
             parts = []
             for index, pkg in enumerate(self.packages):
-                if table not in pkg.tables():
-                    continue
-                stream = TableStream(pkg, table, batch_size, ordinal=True)
-                self.streams.append(stream)
-                raw = f"__vpkg_{index}_{table}"
-                con.register(raw, stream)
-                label = f"{_literal(labels[index])} AS {PACKAGE_COLUMN}, " if self.labelled else ""
-                parts.append(f"SELECT {index} AS {ORDER_COLUMNS[0]}, {ORDINAL} AS "
-                             f"{ORDER_COLUMNS[1]}, {label}* EXCLUDE ({ORDINAL}) FROM {quote(raw)}")
-            ordered = quote(ordered_name(table))
-            con.execute(f"CREATE TEMP VIEW {ordered} AS {' UNION ALL '.join(parts)}")
-            hidden = ", ".join(ORDER_COLUMNS)
+                if table in pkg.tables():
+                    stream = TableStream(pkg, table, batch_size, ordinal=True)
+                    self.streams.append(stream)
+                    parts.append((index, labels[index], stream))
+            # one stream, package after package: DuckDB scans it in order and never holds
+            # one package's rows while it waits for another's (a UNION ALL of one scan per
+            # package would, to keep the insertion order)
+            con.register(ordered_name(table), ChainedStream(table, parts, self.labelled))
             con.execute(f"CREATE TEMP VIEW {quote(table)} AS "
-                        f"SELECT * EXCLUDE ({hidden}) FROM {ordered}")
+                        f"SELECT * EXCLUDE ({hidden}) FROM {quote(ordered_name(table))}")
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(name, DuckDB type) of every column of the view ``table``, read at run time."""
@@ -146,6 +143,47 @@ class Views:
         self.con.close()
 
 
+class ChainedStream:
+    """One table of several packages as one re-readable Arrow stream, package after package.
+
+    Its columns: ``__vpkg_pkg`` (the package's index), ``__vpkg_ord`` (the row's position in
+    its member), ``package_file`` when ``labelled``, then the table's own columns.
+    """
+
+    def __init__(self, table: str, parts: list[tuple[int, str, TableStream]], labelled: bool):
+        import pyarrow as pa
+
+        self.table = table
+        self.parts = parts
+        self.labelled = labelled
+        fields = [pa.field(ORDER_COLUMNS[0], pa.int32(), False),
+                  pa.field(ORDER_COLUMNS[1], pa.int64(), False)]
+        if labelled:
+            fields.append(pa.field(PACKAGE_COLUMN, pa.string(), False))
+        self.schema = pa.schema(fields + list(schema(table)))
+
+    def __arrow_c_schema__(self) -> object:
+        return self.schema.__arrow_c_schema__()
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        import pyarrow as pa
+
+        reader = pa.RecordBatchReader.from_batches(self.schema, self._batches())
+        return reader.__arrow_c_stream__(requested_schema)
+
+    def _batches(self):
+        import pyarrow as pa
+
+        for index, label, stream in self.parts:
+            for batch in pa.RecordBatchReader.from_stream(stream):
+                rows = batch.num_rows
+                lead = [pa.array([index] * rows, pa.int32()), batch.column(0)]
+                if self.labelled:
+                    lead.append(pa.array([label] * rows, pa.string()))
+                yield pa.RecordBatch.from_arrays([*lead, *batch.columns[1:]],
+                                                 schema=self.schema)
+
+
 def open_views(
     packages: Sequence[Package],
     con: duckdb.DuckDBPyConnection | None = None,
@@ -174,7 +212,9 @@ def open_views(
 
     if not packages:
         raise ParameterError("no package given; name at least one package", "packages")
-    return Views(con if con is not None else duckdb.connect(), packages, batch_size)
+    con = con if con is not None else duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print on the terminal
+    return Views(con, packages, batch_size)
 
 
 def query(views: Views, sql: str) -> QueryResult:
