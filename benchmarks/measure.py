@@ -96,7 +96,8 @@ def vpkg_tsv(zip_path: str) -> dict:
 
     with vpkg.open_package(zip_path) as pkg, tempfile.TemporaryFile() as out:
         rows = write_tsv(open_views([pkg]), out)
-        return {"rows": rows, "bytes": out.tell()}
+        read = pkg.member_size(pkg.member_for("genomes"))
+        return {"rows": rows, "bytes": out.tell(), "input_bytes": read}
 
 
 def vpkg_export(zip_path: str, fmt: str, table: str) -> dict:
@@ -108,7 +109,8 @@ def vpkg_export(zip_path: str, fmt: str, table: str) -> dict:
 
     with vpkg.open_package(zip_path) as pkg, tempfile.TemporaryDirectory() as out:
         (done,) = export([pkg], out, fmt, tables=[table], verify=False)
-        return {"rows": done.rows, "bytes": done.path.stat().st_size}
+        read = pkg.member_size(pkg.member_for(table))
+        return {"rows": done.rows, "bytes": done.path.stat().st_size, "input_bytes": read}
 
 
 def duckdb_copy(source: str, fmt: str) -> dict:
@@ -131,14 +133,17 @@ def duckdb_copy(source: str, fmt: str) -> dict:
         if kind == "report":
             con = duckdb.connect()
             select = f"SELECT * FROM read_json_auto('{where}/{REPORT}')"
+            read = os.path.getsize(f"{where}/{REPORT}")
         else:
             import vpkg
             from vpkg.sinks.multi import open_views
 
-            con = open_views([vpkg.open_package(where)]).con
+            pkg = vpkg.open_package(where)
+            con = open_views([pkg]).con
             select = "SELECT accession, description, sequence FROM genome_sequences"
+            read = pkg.member_size(pkg.member_for("genome_sequences"))
         rows = con.execute(f"COPY ({select}) TO '{target}' ({options})").fetchall()[0][0]
-        return {"rows": rows, "bytes": os.path.getsize(target)}
+        return {"rows": rows, "bytes": os.path.getsize(target), "input_bytes": read}
 
 
 #: name -> (what it does, the function of (package directory, package zip))
