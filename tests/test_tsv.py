@@ -147,9 +147,10 @@ def test_fields_list_gives_dataformats_header_and_cells(capsysbinary):
 def test_fields_in_the_order_given_with_both_spellings_and_columns(capsysbinary):
     package = next(p for p in REAL if "Circovirus" in p.name)  # has location.usaState
     rows = tsv(capsysbinary, str(package), "--fields", "geo-usa-state,accession",
-               "--fields", "geo-state,collection_date,host_lineage,sra_accessions,is_lab_host")
+               "--fields", "geo-state,collection_date,host_lineage,sra_accessions,is_lab_host",
+               "--fields", "accession_unversioned")
     assert rows[0] == ["Geographic State", "Accession", "Geographic State", "collection_date",
-                       "host_lineage", "sra_accessions", "is_lab_host"]
+                       "host_lineage", "sra_accessions", "is_lab_host", "accession_unversioned"]
     for row, record in zip(rows[1:], records_of(package), strict=True):
         state = record["location"]["usaState"]
         assert row[:3] == [state, record["accession"], state]
@@ -160,6 +161,7 @@ def test_fields_in_the_order_given_with_both_spellings_and_columns(capsysbinary)
         assert (json.loads(row[4]) if row[4] else None) == expected_lineage
         assert row[5] == ",".join(record.get("sraAccessions", []))
         assert row[6] == ("true" if record.get("isLabHost") else "false")
+        assert row[7] == record["accession"].rsplit(".", 1)[0]
 
 
 def test_elide_header_and_several_packages(capsysbinary):

@@ -18,9 +18,10 @@ Name`` print it, as the ``genomes`` columns do.
 
 Unlike dataformat, a value holding a tab, a line break or a double quote is written in
 double quotes with inner quotes doubled (as RFC 4180 and ``csvtk fix-quotes`` do), so no row
-ever shifts. Any ``genomes`` column (vpkg's own names, including columns added later) may be
-asked for by name too: its header is its name; lists of strings are joined with ``,``,
-other nested values are JSON text, booleans ``true``/``false``, dates ISO.
+ever shifts. Any ``genomes`` column (vpkg's own names, including columns added later) and
+vpkg's derived ``accession_unversioned`` may be asked for by name too: its header is its
+name; lists of strings are joined with ``,``, other nested values are JSON text, booleans
+``true``/``false``, dates ISO.
 
 >>> [f.header for f in resolve_fields(["accession", "isolate-collection-date"], [])]
 ['Accession', 'Isolate Collection date']
@@ -36,6 +37,7 @@ from vpkg.errors import ParameterError
 from vpkg.schema import GENOME_COLUMNS
 from vpkg.sinks.lines import needs_quotes, write_lines
 from vpkg.sinks.multi import ORDER_COLUMNS, ordered_name
+from vpkg.sinks.selection import DERIVED
 from vpkg.sinks.streams import duckdb_message, quote
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -154,7 +156,7 @@ def resolve_fields(names: Sequence[str] | None, columns: Sequence[str]) -> list[
     for name in names:
         if name in BY_NAME:
             out.append(BY_NAME[name])
-        elif name in columns:
+        elif name in columns or name in DERIVED:
             out.append(Field((name,), name, column=name))
         else:
             unknown.append(name)
@@ -162,7 +164,7 @@ def resolve_fields(names: Sequence[str] | None, columns: Sequence[str]) -> list[
         valid = ", ".join("|".join(f.names) for f in FIELDS + V13_FIELDS)
         raise ParameterError(
             f"--fields: {', '.join(map(repr, unknown))} not recognized; the fields are "
-            f"{valid}, or any genomes column by name ({', '.join(columns)})",
+            f"{valid}, or any genomes column by name ({', '.join([*columns, *DERIVED])})",
             parameter="fields")
     return out
 
@@ -233,6 +235,8 @@ def _check(views: Views, sql: str) -> None:
 
 def _value(field: Field, types: dict[str, str], v1: list[int]) -> str:
     """SQL giving the field's text, NULL when the cell is empty."""
+    if field.column in DERIVED:
+        return DERIVED[field.column][1]
     if field.column is not None:
         return _column_text(quote(field.column), types[field.column])
     column = _COLUMN_OF_PATH.get(field.path)
