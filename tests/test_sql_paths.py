@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,14 @@ def test_a_query_alone_is_a_clear_error():
     child = run_cli("sql", "SELECT 1")
     assert child.returncode == 1 and child.stderr.count("\n") == 1
     assert "give one or more packages (or one .duckdb file), then the query" in child.stderr
+
+
+def test_a_warehouse_is_known_by_its_bytes_and_a_missing_one_is_named(tmp_path, capsys):
+    db = tmp_path / "wh.duckdb"
+    vpkg.load(REAL[0], db)
+    other = tmp_path / "warehouse.db"
+    shutil.copy(db, other)
+    assert main(["sql", str(other), "SELECT count(*) AS n FROM genomes", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == f"n\n{len(accessions(REAL[0]))}\n"
+    assert main(["sql", str(tmp_path / "nope.duckdb"), "SELECT 1"]) == 1
+    assert "nope.duckdb: no such DuckDB file" in capsys.readouterr().err

@@ -254,6 +254,6 @@ def test_docstring_examples_run(monkeypatch):
 
     monkeypatch.chdir(REPO)
     for name in ["vpkg.sinks.dataformat", "vpkg.sinks.multi", "vpkg.sinks.selection",
-                 "vpkg.sinks.fasta", "vpkg.sinks.formats"]:
+                 "vpkg.sinks.fasta", "vpkg.sinks.formats", "vpkg.sinks.lines"]:
         result = doctest.testmod(importlib.import_module(name))
         assert result.attempted > 0 and result.failed == 0, name
