@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -181,7 +182,8 @@ def test_several_packages_make_one_file_per_table(tmp_path, capsys):
 def test_tsv_and_csv_round_trip_through_a_parser(fmt, delimiter, tmp_path):
     record = reports(HANTA)[0]
     record["submitter"]["affiliation"] = 'Dept\tof "Virology",\nLab'
-    record["isolate"] = {"collectionDate": "2001-02"}
+    record["isolate"] = {"collectionDate": "2001-02", "name": "tab\tonly", "source": ""}
+    record["labHost"] = "comma, only"
     package = build_zip(tmp_path / "odd.zip", {"data_report.jsonl": json.dumps(record) + "\n"})
     export(str(package), "-o", str(tmp_path / "out"), "--format", fmt)
     with open(tmp_path / "out" / f"genomes.{fmt}", newline="") as fh:
@@ -193,6 +195,10 @@ def test_tsv_and_csv_round_trip_through_a_parser(fmt, delimiter, tmp_path):
     assert json.loads(values["submitter_names"]) == record["submitter"]["names"]
     assert values["collection_date"] == record["isolate"]["collectionDate"]
     assert values["segment"] == ""  # NULL: an empty field
+    assert values["isolate_name"] == "tab\tonly" and values["lab_host"] == "comma, only"
+    text = (tmp_path / "out" / f"genomes.{fmt}").read_text()
+    assert f'{delimiter}""{delimiter}' in text  # the empty isolate source, not a NULL
+    assert values["isolate_source"] == ""
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -251,3 +257,15 @@ def test_parquet_of_several_packages_keeps_types(tmp_path):
         + [HANTA.name] * single.num_rows)
     assert table.slice(table.num_rows - single.num_rows).drop_columns(
         ["package_file"]).equals(single)
+
+
+def test_several_packages_join_each_sequence_to_its_own_genome(tmp_path):
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    shutil.copy(HANTA, first)
+    shutil.copy(HANTA, second)  # the same accessions in two packages
+    export(str(first), str(second), "-o", str(tmp_path / "out"), "--format", "fasta",
+           "--where", "completeness = 'COMPLETE'")
+    one = b"".join(block for acc, block in fasta_records(zip_members(HANTA)[
+        f"{DATA}/genomic.fna"]) if acc in {r["accession"] for r in reports(HANTA)
+                                          if r["completeness"] == "COMPLETE"})
+    assert (tmp_path / "out/genome_sequences.fna").read_bytes() == one + one
