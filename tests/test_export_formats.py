@@ -269,3 +269,16 @@ def test_several_packages_join_each_sequence_to_its_own_genome(tmp_path):
         f"{DATA}/genomic.fna"]) if acc in {r["accession"] for r in reports(HANTA)
                                           if r["completeness"] == "COMPLETE"})
     assert (tmp_path / "out/genome_sequences.fna").read_bytes() == one + one
+
+
+def test_a_filtered_join_keeps_the_fasta_order(tmp_path):
+    members = zip_members(HANTA)
+    records = fasta_records(members[f"{DATA}/genomic.fna"])
+    members[f"{DATA}/genomic.fna"] = b"".join(block for _, block in reversed(records))
+    package = build_zip(tmp_path / "reversed.zip", members)  # FASTA order != report order
+    export(str(package), "-o", str(tmp_path / "out"), "--format", "fasta", "--where",
+           "completeness = 'COMPLETE' OR length > 3000", "--no-verify")
+    keep = {r["accession"] for r in reports(HANTA)
+            if r["completeness"] == "COMPLETE" or r["length"] > 3000}
+    assert (tmp_path / "out/genome_sequences.fna").read_bytes() == b"".join(
+        block for acc, block in reversed(records) if acc in keep)
