@@ -282,3 +282,14 @@ def test_a_filtered_join_keeps_the_fasta_order(tmp_path):
             if r["completeness"] == "COMPLETE" or r["length"] > 3000}
     assert (tmp_path / "out/genome_sequences.fna").read_bytes() == b"".join(
         block for acc, block in reversed(records) if acc in keep)
+
+
+def test_where_on_a_table_without_genome_columns_names_the_tables_that_have_them(tmp_path,
+                                                                                 capsys):
+    out = tmp_path / "out"
+    assert main(["export", str(ALL), "-o", str(out), "--format", "ndjson", "--where",
+                 "completeness = 'COMPLETE'"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and not out.exists()
+    assert 'Referenced column "completeness" not found' in err
+    assert "protein_sequences cannot use genomes columns" in err

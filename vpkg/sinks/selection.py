@@ -159,5 +159,9 @@ def _explain(views: Views, base: str, where: str | None, table: str) -> None:
     try:
         views.con.execute(f"DESCRIBE {query}").fetchall()
     except duckdb.Error as exc:
-        raise ParameterError(f"--where on {table}: {duckdb_message(exc)}",
+        hint = ""
+        if where and table not in (*GENOME_KEYED, "genomes"):
+            hint = (f" ({table} cannot use genomes columns; name the tables that can with "
+                    f"--tables, e.g. genomes,{','.join(GENOME_KEYED)})")
+        raise ParameterError(f"--where on {table}: {duckdb_message(exc)}{hint}",
                              parameter="where") from None
