@@ -255,6 +255,10 @@ def test_parquet_of_several_packages_keeps_types(tmp_path):
     assert table.column("package_file").to_pylist() == (
         [REAL[0].name] * vpkg.open_package(REAL[0]).table("genomes").num_rows
         + [HANTA.name] * single.num_rows)
+    sources = json.loads(table.schema.metadata[b"vpkg.packages"])
+    assert [(x["file"], x["api_version"]) for x in sources] == [(REAL[0].name, "V2"),
+                                                                (HANTA.name, "V2")]
+    assert table.schema.metadata[b"vpkg.table"] == b"genome_sequences"
     assert table.slice(table.num_rows - single.num_rows).drop_columns(
         ["package_file"]).equals(single)
 

@@ -126,13 +126,22 @@ def export(
             "--where or --with-sequence; export the packages one by one, or drop it",
             parameter="partition_by")
     views = open_views(packages)
+    try:
+        return _export(views, outdir, fmt, tables, columns, where, with_sequence,
+                       fasta or FastaOptions(), compression_level, verify)
+    finally:
+        views.close()
+
+
+def _export(views: Views, outdir, fmt: str, tables, columns, where, with_sequence,
+            fasta: FastaOptions, compression_level: int | None, verify: bool) -> list[Exported]:
     chosen = _tables(views, fmt, tables, with_sequence)
-    fasta = fasta or FastaOptions()
     if fasta.line_width < 0:
         raise ParameterError(f"--line-width {fasta.line_width}: give 0 (one line) or more",
                              parameter="line_width")
     plans = [(t, _plan(views, t, fmt, columns, where, with_sequence, fasta)) for t in chosen]
-    digests = [p.verify() if verify else None for p in packages]
+    digests = [p.verify() if verify else None for p in views.packages]
+    sources = _sources(views.packages, digests) if fmt == "parquet" else []
     created = not Path(outdir).exists()
     out = _output_dir(outdir)
     staging = Path(tempfile.mkdtemp(prefix=".vpkg-export-", dir=out))
@@ -140,7 +149,7 @@ def export(
         done = []
         for table, sql in plans:
             name = table + (SEQUENCE_TABLES[table][0] if fmt == "fasta" else SUFFIXES[fmt])
-            metadata = _metadata(packages, digests, table, where) if fmt == "parquet" else {}
+            metadata = _metadata(sources, table, where)
             rows = _write(views, table, sql, staging / name, fmt, compression_level, metadata,
                           fasta.line_width)
             done.append(Exported(table, out / name, rows))
@@ -152,7 +161,6 @@ def export(
                         "the folder's permissions and free space") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        views.close()
         if created and not any(out.iterdir()):
             out.rmdir()
 
@@ -227,13 +235,17 @@ def _typed(reader, table: str):
     return pa.RecordBatchReader.from_batches(target, (b.cast(target) for b in reader))
 
 
-def _metadata(packages: Sequence[Package], digests: list, table: str,
-              where: str | None) -> dict[str, str]:
-    from vpkg import __version__
+def _sources(packages: Sequence[Package], digests: list) -> list[dict]:
+    """File, md5 and apiVersion of each package, for the Parquet metadata."""
     from vpkg.sinks.provenance import package_md5
 
-    sources = [{"file": p.path.name, "md5": package_md5(p, d), "api_version": p.api_version}
-               for p, d in zip(packages, digests, strict=True)]
+    return [{"file": p.path.name, "md5": package_md5(p, d), "api_version": p.api_version}
+            for p, d in zip(packages, digests, strict=True)]
+
+
+def _metadata(sources: list[dict], table: str, where: str | None) -> dict[str, str]:
+    from vpkg import __version__
+
     return {"vpkg.packages": json.dumps(sources), "vpkg.version": __version__,
             "vpkg.table": table, "vpkg.where": where or ""}
 
