@@ -296,4 +296,18 @@ def test_where_on_a_table_without_genome_columns_names_the_tables_that_have_them
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and not out.exists()
     assert 'Referenced column "completeness" not found' in err
-    assert "protein_sequences cannot use genomes columns" in err
+    assert "--where on biosamples" in err and "biosamples cannot use genomes columns" in err
+
+
+def test_proteins_filtered_by_genome_columns_through_the_annotations(tmp_path):
+    members = zip_members(ALL)
+    notes = [json.loads(x) for x in members[f"{DATA}/annotation_report.jsonl"].splitlines()]
+    isolates = {r["accession"]: r["isolate"]["name"] for r in reports(ALL)}
+    wanted = {cds["accession"] for n in notes if "VIC2161" in isolates[n["accession"]]
+              for gene in n["genes"] for cds in gene.get("cds", []) if "accession" in cds}
+    export(str(ALL), "-o", str(tmp_path), "--format", "fasta", "--tables",
+           "protein_sequences", "--where", "isolate_name LIKE '%VIC2161%'")
+    records = fasta_records(members[f"{DATA}/protein.faa"])
+    expected = [block for ident, block in records if ident.split(":")[0] in wanted]
+    assert 0 < len(expected) < len(records)
+    assert (tmp_path / "protein_sequences.faa").read_bytes() == b"".join(expected)
