@@ -8,7 +8,8 @@
   (`GENOME_KEYED`), a predicate that does not bind on the table alone, and ``columns``, may
   also use every ``genomes`` column the table lacks: the table is then joined with
   ``genomes`` on ``accession`` (and on the package, for several packages), its own columns
-  winning;
+  winning. ``protein_sequences`` reach their genome through ``annotations`` (the record
+  whose CDS or mature peptide names the protein accession), when a package has them;
 * ``with_sequence``: for ``genomes``, the genome sequence under that name (a join with
   ``genome_sequences`` on accession).
 
@@ -30,7 +31,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from vpkg.errors import ParameterError
-from vpkg.sinks.multi import ORDER_COLUMNS, PACKAGE_COLUMN, ordered_name
+from vpkg.sinks.multi import ORDER_COLUMNS, ordered_name
 from vpkg.sinks.streams import duckdb_message, quote
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,16 +112,31 @@ def _base(table: str, own: list[str], derived: dict[str, str], extra: dict[str, 
             + "".join(f" {j}" for j in joins))
 
 
-def _on(views: Views, alias: str) -> str:
-    same_package = f" AND {alias}.{PACKAGE_COLUMN} = t.{PACKAGE_COLUMN}" if views.labelled else ""
-    return f"ON {alias}.accession = t.accession{same_package}"
+def _on(alias: str) -> str:
+    """Rows of the same accession and package (by index: two packages may carry one name)."""
+    package = ORDER_COLUMNS[0]
+    return f"ON {alias}.accession = t.accession AND {alias}.{package} = t.{package}"
 
 
 def _genome_join(views: Views, table: str, own: list[str]) -> tuple[str | None, dict[str, str]]:
-    if table not in GENOME_KEYED or "genomes" not in views.tables:
+    if "genomes" not in views.tables:
         return None, {}
     added = {c: f"g.{quote(c)}" for c, _ in views.columns("genomes") if c not in own}
-    return f"LEFT JOIN {quote(ordered_name('genomes'))} AS g {_on(views, 'g')}", added
+    genomes, package = quote(ordered_name("genomes")), ORDER_COLUMNS[0]
+    if table in GENOME_KEYED:
+        return f"LEFT JOIN {genomes} AS g {_on('g')}", added
+    if table == "protein_sequences" and "annotations" in views.tables:
+        # a protein's genome is the record whose annotation names it (as a CDS or as the
+        # protein a mature peptide is cut from)
+        notes = quote(ordered_name("annotations"))
+        link = (f"SELECT DISTINCT {package}, protein_accession AS accession, accession AS "
+                f"genome FROM {notes} WHERE protein_accession IS NOT NULL UNION "
+                f"SELECT DISTINCT {package}, peptide.protein_accession, accession FROM {notes}, "
+                f"unnest(mature_peptides) AS m(peptide) "
+                f"WHERE peptide.protein_accession IS NOT NULL")
+        return (f"LEFT JOIN ({link}) AS p {_on('p')} LEFT JOIN {genomes} AS g "
+                f"ON g.accession = p.genome AND g.{package} = t.{package}"), added
+    return None, {}
 
 
 def _sequence_join(views: Views, table: str, own: list[str], name: str) -> str:
@@ -136,7 +152,7 @@ def _sequence_join(views: Views, table: str, own: list[str], name: str) -> str:
         raise ParameterError(
             f"--with-sequence {name!r}: genomes already has a column of that name; choose "
             "another key, e.g. sequence", parameter="with_sequence")
-    return f"LEFT JOIN {quote(ordered_name('genome_sequences'))} AS s {_on(views, 's')}"
+    return f"LEFT JOIN {quote(ordered_name('genome_sequences'))} AS s {_on('s')}"
 
 
 def _binds(views: Views, base: str, where: str) -> bool:
@@ -161,7 +177,9 @@ def _explain(views: Views, base: str, where: str | None, table: str) -> None:
     except duckdb.Error as exc:
         hint = ""
         if where and table not in (*GENOME_KEYED, "genomes"):
-            hint = (f" ({table} cannot use genomes columns; name the tables that can with "
-                    f"--tables, e.g. genomes,{','.join(GENOME_KEYED)})")
+            how = (" without annotation_report.jsonl" if table == "protein_sequences"
+                   else "")
+            hint = (f" ({table} cannot use genomes columns{how}; name the tables that can "
+                    f"with --tables, e.g. genomes,{','.join(GENOME_KEYED)})")
         raise ParameterError(f"--where on {table}: {duckdb_message(exc)}{hint}",
                              parameter="where") from None
