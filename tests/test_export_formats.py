@@ -273,6 +273,9 @@ def test_several_packages_join_each_sequence_to_its_own_genome(tmp_path):
         f"{DATA}/genomic.fna"]) if acc in {r["accession"] for r in reports(HANTA)
                                           if r["completeness"] == "COMPLETE"})
     assert (tmp_path / "out/genome_sequences.fna").read_bytes() == one + one
+    export(str(first), str(first), "-o", str(tmp_path / "same"), "--format", "fasta",
+           "--where", "completeness = 'COMPLETE'")  # one file given twice: one name
+    assert (tmp_path / "same/genome_sequences.fna").read_bytes() == one + one
 
 
 def test_a_filtered_join_keeps_the_fasta_order(tmp_path):
