@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+AUGUR := $(VENV)/.augur
 
 .PHONY: demo test lint bench clean
 
@@ -12,10 +13,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# augur (Nextstrain), for tests/test_nextstrain.py; installed once, beside the dev extras
+$(AUGUR): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[augur]'
+	touch $(AUGUR)
+
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
-test: $(STAMP)
+test: $(STAMP) $(AUGUR)
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q

@@ -97,6 +97,66 @@ def pyarrow_json(directory: str) -> dict:
     return {"rows": pyarrow.json.read_json(f"{directory}/{REPORT}").num_rows}
 
 
+def vpkg_tsv(zip_path: str) -> dict:
+    """`vpkg tsv PACKAGE` (all 50 dataformat fields) into a file; the bytes written."""
+    import tempfile
+
+    import vpkg
+    from vpkg.package import views_of
+    from vpkg.sinks.dataformat import write_tsv
+
+    with vpkg.open_package(zip_path) as pkg, tempfile.TemporaryFile() as out:
+        rows = write_tsv(views_of([pkg]), out)
+        read = pkg.member_size(pkg.member_for("genomes"))
+        return {"rows": rows, "bytes": out.tell(), "input_bytes": read}
+
+
+def vpkg_export(zip_path: str, fmt: str, table: str) -> dict:
+    """`vpkg export PACKAGE --format FMT --tables TABLE` (no verify pass); the bytes written."""
+    import tempfile
+
+    import vpkg
+    from vpkg.package import export
+
+    with vpkg.open_package(zip_path) as pkg, tempfile.TemporaryDirectory() as out:
+        (done,) = export([pkg], out, fmt, tables=[table], verify=False)
+        read = pkg.member_size(pkg.member_for(table))
+        return {"rows": done.rows, "bytes": done.path.stat().st_size, "input_bytes": read}
+
+
+def duckdb_copy(source: str, fmt: str) -> dict:
+    """DuckDB ``COPY (SELECT ...) TO`` of the same rows; the bytes written.
+
+    ``source`` is ``report:<dir>`` (DuckDB reads the extracted data report itself) or
+    ``sequences:<zip>`` (the rows of vpkg's genome_sequences view, so that only the writing
+    differs from the vpkg FASTA export).
+    """
+    import os
+    import tempfile
+
+    import duckdb
+
+    kind, where = source.split(":", 1)
+    options = {"tsv": "FORMAT csv, DELIMITER '\t', HEADER true", "ndjson": "FORMAT json",
+               "csv": "FORMAT csv, HEADER true"}[fmt]
+    with tempfile.TemporaryDirectory() as out:
+        target = os.path.join(out, f"out.{fmt}")
+        if kind == "report":
+            con = duckdb.connect()
+            select = f"SELECT * FROM read_json_auto('{where}/{REPORT}')"
+            read = os.path.getsize(f"{where}/{REPORT}")
+        else:
+            import vpkg
+            from vpkg.package import views_of
+
+            pkg = vpkg.open_package(where)
+            con = views_of([pkg]).con
+            select = "SELECT accession, description, sequence FROM genome_sequences"
+            read = pkg.member_size(pkg.member_for("genome_sequences"))
+        rows = con.execute(f"COPY ({select}) TO '{target}' ({options})").fetchall()[0][0]
+        return {"rows": rows, "bytes": os.path.getsize(target), "input_bytes": read}
+
+
 #: name -> (what it does, the function of (package directory, package zip))
 MEASUREMENTS: dict[str, tuple[str, Callable[[str, str], dict]]] = {
     "fasta/vpkg-zip": ("vpkg genome_sequences from the zip (streaming)",
@@ -125,6 +185,18 @@ MEASUREMENTS: dict[str, tuple[str, Callable[[str, str], dict]]] = {
                                 lambda d, z: vpkg_report_page(z, verify=False)),
     "report/zipfile-inflate": ("zipfile: decompress data_report.jsonl only, 1 MiB reads",
                                lambda d, z: zipfile_inflate(z, REPORT)),
+    "out/vpkg-tsv": ("vpkg tsv (50 dataformat fields) from the zip to a file",
+                     lambda d, z: vpkg_tsv(z)),
+    "out/duckdb-copy-tsv": ("DuckDB COPY (read_json_auto(report)) TO tsv",
+                            lambda d, z: duckdb_copy(f"report:{d}", "tsv")),
+    "out/vpkg-ndjson": ("vpkg export --format ndjson --tables genomes, from the zip",
+                        lambda d, z: vpkg_export(z, "ndjson", "genomes")),
+    "out/duckdb-copy-ndjson": ("DuckDB COPY (read_json_auto(report)) TO ndjson",
+                               lambda d, z: duckdb_copy(f"report:{d}", "ndjson")),
+    "out/vpkg-fasta": ("vpkg export --format fasta (genome_sequences), from the zip",
+                       lambda d, z: vpkg_export(z, "fasta", "genome_sequences")),
+    "out/duckdb-copy-sequences": ("DuckDB COPY (vpkg genome_sequences view) TO csv, from the zip",
+                                  lambda d, z: duckdb_copy(f"sequences:{z}", "csv")),
 }
 
 

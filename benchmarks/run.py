@@ -50,6 +50,9 @@ RSS_LIMIT_MB = 300
 #: measurements that need a package that may not be installed
 NEEDS = {"fasta/biobear": "biobear", "fasta/biopython": "Bio", "report/duckdb": "duckdb",
          "report/duckdb-table": "duckdb"}
+#: output measurements (MB/s of what they write), each beside DuckDB's COPY of the same rows
+WRITES = [("out/vpkg-tsv", "out/duckdb-copy-tsv"), ("out/vpkg-ndjson", "out/duckdb-copy-ndjson"),
+          ("out/vpkg-fasta", "out/duckdb-copy-sequences")]
 
 
 def run_one(name: str, directory: Path, zip_path: Path) -> dict:
@@ -132,6 +135,10 @@ def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
             "rows": results[0].get("rows"),
             "bytes": results[0].get("bytes"),
         }
+        if name.startswith("out/"):  # MB written and MB of the member read, per second
+            out[name]["out_mb_s"] = results[0]["bytes"] / 1e6 / out[name]["median_s"]
+            out[name]["in_mb_s"] = results[0]["input_bytes"] / 1e6 / out[name]["median_s"]
+            out[name]["rows_per_s"] = results[0]["rows"] / out[name]["median_s"]
     return out
 
 
@@ -155,9 +162,12 @@ def judge(summary: dict[str, dict]) -> list[dict]:
 def check_rows(summary: dict[str, dict]) -> list[str]:
     """Every tool must have read the same number of records per member."""
     problems = []
-    for kind in ("fasta", "report"):
+    for kind in ("fasta", "report", "out/vpkg-tsv", "out/vpkg-ndjson", "out/vpkg-fasta"):
         counts = {n: s["rows"] for n, s in summary.items()
                   if n.startswith(kind) and s["rows"] is not None}
+        if kind.startswith("out/"):  # a writer and its DuckDB peer
+            peer = dict(WRITES)[kind]
+            counts = {n: summary[n]["rows"] for n in (kind, peer) if n in summary}
         if len(set(counts.values())) > 1:
             problems.append(f"{kind}: tools disagree on the row count: {counts}")
     return problems
@@ -168,9 +178,19 @@ def table_text(summary: dict[str, dict], verdicts: list[dict]) -> str:
              "|---|---:|---:|---:|---:|---:|---|"]
     for name, s in summary.items():
         rows = f"{s['rows']:,}" if s["rows"] is not None else f"{s['bytes']:,} B"
+        if name.startswith("out/"):
+            rows = f"{s['rows']:,} -> {s['bytes']:,} B"
         lines.append(f"| {name} | {s['median_s']:.2f} | {s['best_s']:.2f} | "
                      f"{s['median_user_s']:.2f} + {s['median_sys_s']:.2f} | "
                      f"{s['peak_rss_mb']:.0f} | {rows} | {s['what']} |")
+    lines += ["", "| writer | output MB | MB/s written | MB/s of the member read | rows/s |",
+              "|---|---:|---:|---:|---:|"]
+    for pair in WRITES:
+        for name in pair:  # the vpkg writer, then DuckDB's COPY of the same rows
+            if name in summary:
+                s = summary[name]
+                lines.append(f"| {name} | {s['bytes'] / 1e6:.1f} | {s['out_mb_s']:.1f} | "
+                             f"{s['in_mb_s']:.1f} | {s['rows_per_s']:,.0f} |")
     lines += ["", "| target | ratio (medians) | ratio (best) | met |", "|---|---:|---:|---|"]
     for v in verdicts:
         if "ratio" in v:

@@ -13,7 +13,7 @@ from vpkg.errors import VpkgError
 from vpkg.version import __version__
 
 # subcommand name -> module in vpkg.commands defining `register(subparsers)` and `run(args)`
-COMMANDS = ["download", "sync", "info", "export", "sql", "load", "check", "report"]
+COMMANDS = ["download", "sync", "info", "export", "tsv", "sql", "load", "check", "report"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ Parquet, the warehouse). Readers and sinks never see the package.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from vpkg import progress as progress_bars
@@ -307,3 +307,75 @@ def load(
     finally:
         if own:
             con.close()
+
+
+def views_of(packages: Sequence[Package], batch_size: int = BATCH_SIZE):
+    """DuckDB views over several packages, each table the packages' rows one after another
+    (see `vpkg.sinks.multi`); with several packages a ``package_file`` column names each
+    row's package."""
+    from vpkg.sinks.multi import labels, open_views
+
+    return open_views([{s.table: s for s in p.sources(batch_size=batch_size)}
+                       for p in packages], labels([p.path for p in packages]))
+
+
+def export(
+    packages: Sequence[Package],
+    outdir: str | os.PathLike,
+    fmt: str = "parquet",
+    *,
+    tables: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    where: str | None = None,
+    with_sequence: str | None = None,
+    fasta=None,
+    partition_by: str | None = None,
+    compression_level: int | None = None,
+    verify: bool = True,
+    progress: bool | None = None,
+) -> list[Exported]:
+    """Write tables of ``packages`` under ``outdir`` as ``fmt``, one file per table.
+
+    One package without a selection is `Package.to_parquet` for Parquet (partitions
+    included); otherwise the rows go through DuckDB views over every package
+    (`views_of`) and `vpkg.sinks.formats.write_views` writes them: ``columns``, ``where``
+    (a DuckDB predicate) and ``with_sequence`` select them, ``fasta``
+    (`vpkg.sinks.formats.FastaOptions`) shapes FASTA records. ``verify`` checks every
+    package's CRCs and md5sum.txt once the selection is known to be valid, before anything
+    is written.
+
+    Raises
+    ------
+    ParameterError
+        An unknown format, table or column, a predicate DuckDB rejects, a table the format
+        cannot take, ``partition_by`` with a selection or several packages.
+    """
+    from vpkg.errors import ParameterError
+    from vpkg.sinks import formats
+
+    formats.check_format(fmt)
+    if fmt == "parquet" and len(packages) == 1 and not (columns or where or with_sequence):
+        return packages[0].to_parquet(outdir, tables=tables, partition_by=partition_by,
+                                      compression_level=compression_level,
+                                      progress=progress, verify=verify)
+    if partition_by:
+        raise ParameterError(
+            "--partition-by works for a Parquet export without --columns, --where or "
+            "--with-sequence; drop it, or export without a selection",
+            parameter="partition_by")
+
+    def provenance() -> list[dict]:
+        digests = [p.verify() if verify else None for p in packages]
+        if fmt != "parquet":
+            return []
+        return [{"file": p.path.name, "md5": integrity.package_md5(p, d),
+                 "api_version": p.api_version} for p, d in zip(packages, digests, strict=True)]
+
+    views = views_of(packages)
+    try:
+        return formats.write_views(views, outdir, fmt, tables=tables, columns=columns,
+                                   where=where, with_sequence=with_sequence, fasta=fasta,
+                                   compression_level=compression_level,
+                                   provenance=provenance)
+    finally:
+        views.close()

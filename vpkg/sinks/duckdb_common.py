@@ -32,7 +32,8 @@ def reraise(
     if not query:
         raise VpkgError(message) from None
     if isinstance(exc, duckdb.CatalogException) and streams:
-        message += f" (the views of this package: {', '.join(s.table for s in streams)})"
+        names = dict.fromkeys(s.table for s in streams)  # one name per table of many packages
+        message += f" (the views of this package: {', '.join(names)})"
     raise ParameterError(message, parameter="query") from None
 
 

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -271,6 +271,18 @@ def _genome_values(genomes: Source, column: str) -> pa.Table:
 
 
 # ---- writing ---------------------------------------------------------------------------------
+
+
+def write_parquet_file(
+    stream: Any, path: str | os.PathLike, metadata: dict[str, str] | None = None,
+    compression_level: int | None = None,
+) -> int:
+    """Stream an Arrow stream (``__arrow_c_stream__``) into one Parquet file with the export
+    options (zstd, row groups of about 64 MiB, no dictionary nor statistics on sequence
+    columns); return the row count."""
+    reader = pa.RecordBatchReader.from_stream(stream)
+    writer = _Writer(compression_level, ROW_GROUP_BYTES, ROW_GROUP_ROWS)
+    return writer.write_file(reader, Path(path), metadata or {})
 
 
 class _Writer:
