@@ -22,7 +22,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 import vpkg
-from vpkg.schema import TABLES
+from vpkg.tables import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "realdata" / "corpus"
