@@ -163,3 +163,14 @@ def test_run_ordered_keeps_task_order(jobs):
 
     tasks = [(pow, (n, 2)) for n in range(7)]
     assert list(run_ordered(tasks, jobs)) == [n * n for n in range(7)]
+
+
+def test_jobs_apply_to_parquet_datasets_only(tmp_path):
+    out = tmp_path / "out"
+    for extra in (["--format", "tsv"], ["--where", "length > 0"]):
+        run = vpkg_cli("export", str(REAL[0]), str(REAL[1]), "-o", str(out), "--jobs", "2",
+                       *extra)
+        assert run.returncode == 1
+        assert run.stderr.startswith("vpkg export: error: --jobs reads several packages into "
+                                     "a Parquet dataset per table") and run.stderr.count("\n") == 1
+    assert not out.exists()
