@@ -101,7 +101,7 @@ def export_packages(
         One per table written, in contract order.
     """
     from vpkg import progress as progress_bars
-    from vpkg.sinks.parquet import _move_into_place, _output_dir
+    from vpkg.sinks.parquet import _move_into_place, output_dir
     from vpkg.tables import TABLES
 
     paths = [os.fspath(p) for p in packages]
@@ -110,7 +110,7 @@ def export_packages(
         raise ParameterError("no package given", parameter="package")
     names = _unique_names(paths)
     created = not Path(outdir).exists()
-    out = _output_dir(outdir)
+    out = output_dir(outdir)
     staging = Path(tempfile.mkdtemp(prefix=".vpkg-export-", dir=out))
     try:
         tasks = [(_export_one, (path, os.fspath(staging / str(i)), options))

@@ -24,7 +24,8 @@ from vpkg.container.catalog import CATALOG, catalog_files, locate_tables
 from vpkg.errors import FormatError, MemberNotFoundError, PackageError
 from vpkg.tables import DATA_DIR, TABLES, by_file_name, spec
 
-__all__ = ["CATALOG", "DATA_DIR", "MD5SUMS", "READ_ERRORS", "Container", "open_container"]
+__all__ = ["CATALOG", "DATA_DIR", "MD5SUMS", "READ_ERRORS", "Container", "is_duckdb_file",
+           "open_container"]
 
 MD5SUMS = "md5sum.txt"
 #: Members at least this large are inflated on a second thread (`vpkg.container.inflate`).
@@ -208,6 +209,11 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise PackageError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
 
 
+def is_duckdb_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a DuckDB database file (DuckDB's magic bytes at offset 8)."""
+    return _magic(Path(path))[8:12] == b"DUCK"
+
+
 def _magic(path: Path) -> bytes:
     try:
         with open(path, "rb") as fh:
@@ -224,7 +230,7 @@ def _not_a_zip(path: Path) -> str:
                 "annotation_report.jsonl, biosample_report.jsonl or FASTA file")
     if not head:
         return "the file is empty, not a package zip; download it again"
-    if head[8:12] == b"DUCK":
+    if is_duckdb_file(path):
         return (f"this is a DuckDB database, not a package; query it with "
                 f"`vpkg sql {path} \"SELECT ...\"`")
     if head.startswith(b"PAR1"):

@@ -43,7 +43,7 @@ from vpkg.schema import TABLES, schema
 from vpkg.sinks.duckdb_common import quote
 from vpkg.sinks.fasta import LINE_WIDTH, write_fasta
 from vpkg.sinks.lines import delimited_header, delimited_sql, ndjson_sql, write_lines
-from vpkg.sinks.parquet import Exported, write_parquet_file
+from vpkg.sinks.parquet import Exported, output_dir, write_parquet_file
 from vpkg.sinks.selection import select_sql
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,7 +128,7 @@ def write_views(
     plans = [(t, _plan(views, t, fmt, columns, where, with_sequence, fasta)) for t in chosen]
     sources = provenance()
     created = not Path(outdir).exists()
-    out = _output_dir(outdir)
+    out = output_dir(outdir)
     staging = Path(tempfile.mkdtemp(prefix=".vpkg-export-", dir=out))
     try:
         done = []
@@ -227,13 +227,3 @@ def _metadata(sources: list[dict], table: str, where: str | None) -> dict[str, s
             "vpkg.table": table, "vpkg.where": where or ""}
 
 
-def _output_dir(outdir: str | os.PathLike) -> Path:
-    out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"{out}: exists and is not a folder; give a folder for the output",
-                             parameter="outdir")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VpkgError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
-    return out

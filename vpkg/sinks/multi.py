@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vpkg.container import is_duckdb_file
 from vpkg.errors import ParameterError
 from vpkg.schema import schema
 from vpkg.sinks.duckdb_common import duckdb_message, quote, reraise
@@ -223,14 +224,7 @@ def query(views: Views, sql: str) -> QueryResult:
 
 def is_warehouse(path: str | os.PathLike) -> bool:
     """True for a DuckDB database file: a ``.duckdb`` name, or DuckDB's magic bytes."""
-    path = Path(path)
-    if path.suffix.lower() == ".duckdb":
-        return True
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(12)[8:12] == b"DUCK"
-    except OSError:
-        return False
+    return Path(path).suffix.lower() == ".duckdb" or is_duckdb_file(path)
 
 
 def query_warehouse(path: str | os.PathLike, sql: str) -> QueryResult:

@@ -138,7 +138,7 @@ def write_parquet(
             parameter="partition_by",
         )
     created = not Path(outdir).exists()
-    out = _output_dir(outdir)
+    out = output_dir(outdir)
     writer = _Writer(compression_level, row_group_bytes, row_group_rows)
     staging = Path(tempfile.mkdtemp(prefix=".vpkg-export-", dir=out))
     try:
@@ -424,7 +424,8 @@ def _leaf_paths(arrow_schema: pa.Schema) -> list[str]:
 # ---- output folder ---------------------------------------------------------------------------
 
 
-def _output_dir(outdir: str | os.PathLike) -> Path:
+def output_dir(outdir: str | os.PathLike) -> Path:
+    """``outdir``, created when missing; a one-line error when it cannot be a folder."""
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise ParameterError(f"{out}: exists and is not a folder; give a folder for the output",

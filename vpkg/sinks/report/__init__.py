@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from vpkg.errors import ParameterError, VpkgError
+from vpkg.sinks.multi import is_warehouse
 
-#: The first bytes of a DuckDB database file, from offset 8 (after the checksum).
-DUCKDB_MAGIC = b"DUCK"
+__all__ = ["ReportSummary", "is_warehouse", "write_report"]
+
 
 
 @dataclass
@@ -40,16 +41,6 @@ class ReportSummary:
     def __str__(self) -> str:
         return (f"{self.path}: {self.charts} charts, {self.header['genomes']:,} genomes, "
                 f"{self.bytes / 1e6:.2f} MB")
-
-
-def is_warehouse(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a DuckDB database file (a warehouse written by `vpkg load`)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(12)
-    except OSError:
-        return False
-    return head[8:12] == DUCKDB_MAGIC
 
 
 def write_report(
