@@ -1,11 +1,15 @@
 """FASTA members (``genomic.fna``, ``cds.fna``, ``protein.faa``) -> sequence tables.
 
 The member is read in large blocks (without copying them when the stream hands out its own
-chunks, see `vpkg.container.inflate`); record starts are found with ``memchr``-fast single-byte
-searches, each sequence loses its line breaks in one C-level ``replace``, and the batch's
-sequences are joined straight into the data buffer of an Arrow ``large_string`` array. A
-batch closes at ``batch_size`` records or `MAX_BATCH_BYTES` of sequence, whichever comes
-first, so memory stays bounded whatever the member size.
+chunks, see `vpkg.container.inflate`) and cut into runs of whole records. ``genomic.fna``
+runs are parsed with array operations per block (`vpkg.readers.fasta_blocks`), and batches
+are slices of them; a run whose headers need stripping is read record by record
+(`genome_unit_table`, the exact path the block parser is tested against). For the feature
+tables, record starts are found with ``memchr``-fast single-byte searches, each sequence
+loses its line breaks in one C-level ``replace``, and the batch's sequences are joined
+straight into the data buffer of an Arrow ``large_string`` array; their batches close at
+``batch_size`` records or `MAX_BATCH_BYTES` of sequence. Memory stays bounded whatever the
+member size.
 """
 
 from __future__ import annotations
@@ -193,20 +197,38 @@ def _split_header(text: str, where: str) -> tuple[str, str | None]:
 
 
 def genome_batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Batches of ``genome_sequences``: accession, description, sequence, length."""
+    """Batches of ``genome_sequences``: accession, description, sequence, length.
+
+    Each block of whole records is parsed by `vpkg.readers.fasta_blocks` (array operations
+    per block); a block whose headers it cannot take as they are is read record by record
+    (`genome_unit_table`). Batches are slices of the blocks, of at most ``batch_size`` rows.
+    """
+    from vpkg.readers.fasta_blocks import genome_table
+
+    for buf, start, end in _units(stream, where):
+        table = genome_table(buf, where, start, end)
+        if table is None:
+            table = genome_unit_table(buf, start, end, where)
+        for batch in table.to_batches():
+            for offset in range(0, batch.num_rows, batch_size):
+                yield batch.slice(offset, batch_size)
+
+
+def genome_unit_table(buf: bytes, start: int, end: int, where: str) -> pa.Table:
+    """The rows of whole records ``buf[start:end]``, record by record (the exact path)."""
     target = schema("genome_sequences")
-    for records in _batches(stream, where, batch_size):
-        heads = [_split_header(_decode_header(h, where), where) for h, _ in records]
-        sequences, lengths = _sequence_array([s for _, s in records], where)
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array([a for a, _ in heads], pa.string()),
-                pa.array([d for _, d in heads], pa.string()),
-                sequences,
-                lengths,
-            ],
-            schema=target,
-        )
+    records = list(_records(buf, start, end))
+    heads = [_split_header(_decode_header(h, where), where) for h, _ in records]
+    sequences, lengths = _sequence_array([s for _, s in records], where)
+    return pa.Table.from_arrays(
+        [
+            pa.array([a for a, _ in heads], pa.string()),
+            pa.array([d for _, d in heads], pa.string()),
+            sequences,
+            lengths,
+        ],
+        schema=target,
+    )
 
 
 def parse_id(identifier: str) -> tuple[str, list[dict] | None]:

@@ -1,0 +1,144 @@
+"""The fast paths give exactly what the exact (record by record, line by line) paths give.
+
+FASTA: `vpkg.readers.fasta_blocks.genome_table` (array operations per block) against
+`vpkg.readers.fasta.genome_unit_table` (record by record), on every real genome file, on odd
+records and on random ones. The tables are also checked against Biopython's plain reading,
+so that both paths are checked against something outside vpkg.
+
+The corpus test reads every package of ``../shared/realdata/corpus`` and is skipped when
+that folder is absent.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from Bio.SeqIO.FastaIO import SimpleFastaParser
+from conftest import SAMPLES, zip_members
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vpkg.errors import FormatError
+from vpkg.readers import fasta
+from vpkg.readers.fasta_blocks import genome_table
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared/realdata/corpus"
+FNA = "ncbi_dataset/data/genomic.fna"
+SETTINGS = settings(max_examples=int(os.environ.get("VPKG_FUZZ_EXAMPLES", "150")),
+                    deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def exact(raw: bytes) -> pa.Table:
+    return fasta.genome_unit_table(raw, 0, len(raw), "t")
+
+
+def plain(raw: bytes) -> list[dict]:
+    rows = []
+    for title, seq in SimpleFastaParser(io.StringIO(raw.decode())):
+        accession, _, description = title.partition(" ")
+        rows.append({"accession": accession, "description": description or None,
+                     "sequence": seq, "length": len(seq)})
+    return rows
+
+
+def test_real_genome_files_give_the_exact_table(real_zip):
+    raw = zip_members(real_zip)[FNA]
+    fast = genome_table(raw, "t")
+    assert fast is not None  # NCBI's headers take the fast path
+    assert fast.equals(exact(raw))
+    assert fast.to_pylist() == plain(raw)
+
+
+def test_a_block_inside_a_larger_buffer():
+    raw = (SAMPLES / "genomic.v1_sars-cov-2.5.fna").read_bytes()
+    padded = b"junk\n" + raw + b">NEXT.1 not in the block\nACGT\n"
+    fast = genome_table(padded, "t", 5, 5 + len(raw))
+    assert fast.equals(exact(raw))
+    assert fast.column("accession").to_pylist() == [
+        "MT745738.1", "MT969623.1", "MT969939.1", "MT969961.1", "MT969997.1"]
+
+
+@pytest.mark.parametrize("raw", [
+    b">A1.1\n",  # a header alone
+    b">A1.1",  # without a line break
+    b">A1.1 t\nAC\nGT",  # a last line without a line break
+    b">A1.1 t\n\n>B2.1 u\n\n",  # empty sequences, blank lines
+    b">A1.1 t\nAC\n>B2.1\nG\n",  # a header without a title
+    b">A1.1 t>u\nA>C\n>>B2.1 x\nG\n",  # '>' inside lines and a header starting '>>'
+    b">A1.1 t\nA\xc3\xa9\n",  # a non-ASCII sequence (valid UTF-8)
+    b">A1.1 t\n" + b"A" * 200 + b"\n",  # a line longer than usual
+])
+def test_odd_records_give_the_exact_table(raw):
+    fast = genome_table(raw, "t")
+    assert fast is not None
+    assert fast.equals(exact(raw))
+
+
+@pytest.mark.parametrize("raw", [
+    b">A1.1  two spaces\nAC\n",
+    b">A1.1 trailing \nAC\n",
+    b"> A1.1 leading\nAC\n",
+    b">A1.1\ttab\nAC\n",
+    b">A1.1 caf\xc3\xa9\nAC\n",
+    b">A1.1 t\r\nAC\r\n",
+])
+def test_headers_needing_stripping_go_to_the_exact_path(raw):
+    assert genome_table(raw, "t") is None
+    assert exact(raw).num_rows == 1
+
+
+def test_bad_bytes_in_a_sequence_are_an_error_on_both_paths():
+    raw = b">A1.1 t\nAC\xff\n"
+    with pytest.raises(FormatError, match="not UTF-8"):
+        genome_table(raw, "t")
+    with pytest.raises(FormatError, match="not UTF-8"):
+        exact(raw)
+
+
+@st.composite
+def records(draw) -> bytes:
+    text = st.text(st.sampled_from("AB .:|-_>xyz\t\xe9"), max_size=12)
+    out = []
+    for _ in range(draw(st.integers(1, 8))):
+        header = draw(st.text(st.sampled_from("AB1.2_"), min_size=1, max_size=6))
+        title = draw(text)
+        seq = draw(st.text(st.sampled_from("ACGTN>\n"), max_size=40))
+        out.append(f">{header}{' ' if title else ''}{title}\n{seq}\n")
+    return "".join(out).encode()
+
+
+@SETTINGS
+@given(records())
+def test_random_records_give_the_exact_table(raw):
+    fast = genome_table(raw, "t")
+    if fast is not None:
+        assert fast.equals(exact(raw))
+
+
+def test_the_reader_gives_the_exact_table_across_blocks(monkeypatch):
+    raw = b"".join(zip_members(p)[FNA] for p in sorted((SAMPLES.parent / "real").glob("*.zip")))
+    whole = exact(raw)
+    monkeypatch.setattr(fasta, "BLOCK", 4096)  # many blocks, records cut between them
+    batches = list(fasta.genome_batches(io.BytesIO(raw), "t", 2))
+    assert max(b.num_rows for b in batches) == 2
+    assert pa.Table.from_batches(batches).equals(whole)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/realdata/corpus is absent")
+def test_the_corpus_gives_the_exact_tables():
+    paths = sorted(CORPUS.glob("*.zip"))
+    assert len(paths) == 400
+    records = 0
+    for path in paths:
+        with zipfile.ZipFile(path) as zf:
+            raw = zf.read(FNA)
+        fast = genome_table(raw, str(path))
+        assert fast is not None, path.name
+        assert fast.equals(exact(raw)), path.name
+        records += fast.num_rows
+    assert records == 20706  # the corpus README's count
