@@ -30,8 +30,10 @@ from vpkg.schema import Column
 #: At most this many distinct texts, or this many bytes of them, are remembered per value.
 MAX_TEXTS = 50_000
 MAX_TEXT_BYTES = 64 << 20
-#: A value is worth a token while each distinct text is seen this many times on average.
-MIN_REPEAT = 4
+#: A value is worth a token while each distinct text is seen this many times on average:
+#: learning a text (the Python path on it) costs about as much as parsing it 20 times, so
+#: on packages of many species (a few dozen lines each) the codec turns itself off early.
+MIN_REPEAT = 32
 
 
 class _Refused(Exception):

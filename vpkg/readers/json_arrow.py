@@ -160,6 +160,8 @@ class NativeReport:
     def _read(self, data: bytes, schema: pa.Schema, lines: int) -> pa.Table | None:
         if schema is self.plain and not _screen(data):
             return None
+        if lines * 64 > len(data) and data.count(b'"accession":') < lines:
+            return None  # short lines without an accession ({}): refused without parsing
         options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
         try:
             table = pj.read_json(pa.BufferReader(data), read_options=self._options,
@@ -225,11 +227,24 @@ def _has_empty_struct(array: pa.ChunkedArray) -> bool:
     return any(pa.types.is_struct(c.type) and _has_empty_struct(c) for c in children)
 
 
+#: Dates that Arrow's cast reads as the Python path does (``date.fromisoformat`` of the first
+#: ten characters, followed by nothing or midnight UTC); year 0 is refused by Python only.
+_PLAIN_DATE = r"^(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-\d\d-\d\d(?:T00:00:00Z)?$"
+
+
 def _dates(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
     """date32 of the strings, or None if any needs the Python path (a time, a bad date).
 
-    Each distinct text is converted once, by the Python path's own `convert`.
+    Plain ``YYYY-MM-DD`` texts are cast by Arrow (which refuses a day that does not exist,
+    as Python does); when some text is not plain, each distinct text is converted once by
+    the Python path's own `convert`.
     """
+    plain = pc.match_substring_regex(array, _PLAIN_DATE)
+    if pc.all(plain).as_py() is not False:
+        try:
+            return pc.cast(pc.utf8_slice_codeunits(array, 0, 10), pa.date32())
+        except pa.ArrowInvalid:
+            pass
     distinct = array.unique()
     days = []
     for text in distinct.to_pylist():
