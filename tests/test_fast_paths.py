@@ -5,6 +5,10 @@ FASTA: `vpkg.readers.fasta_blocks.genome_table` (array operations per block) aga
 records and on random ones. The tables are also checked against Biopython's plain reading,
 so that both paths are checked against something outside vpkg.
 
+Reports: the native path with keys the schema does not know, and with empty lines, against
+the Python path alone (``native=False``); ``extra`` is also checked against ``json.loads`` of
+the text that was added.
+
 The corpus test reads every package of ``../shared/realdata/corpus`` and is skipped when
 that folder is absent.
 """
@@ -12,6 +16,7 @@ that folder is absent.
 from __future__ import annotations
 
 import io
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -24,8 +29,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vpkg.errors import FormatError
-from vpkg.readers import fasta
+from vpkg.readers import fasta, json_arrow
 from vpkg.readers.fasta_blocks import genome_table
+from vpkg.readers.report import REPEATED, ReportReader, report_batches
+from vpkg.schema import GENOME_COLUMNS, schema
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/realdata/corpus"
 FNA = "ncbi_dataset/data/genomic.fna"
@@ -142,3 +149,115 @@ def test_the_corpus_gives_the_exact_tables():
         assert fast.equals(exact(raw)), path.name
         records += fast.num_rows
     assert records == 20706  # the corpus README's count
+
+
+# ---- reports: unknown keys stay on the native path, exactly ------------------------------
+
+
+def report(raw: bytes, native_path: bool) -> pa.Table:
+    reader = ReportReader("t", GENOME_COLUMNS, schema("genomes"), native=native_path,
+                          dedupe=REPEATED)
+    batches = list(report_batches(io.BytesIO(raw), "t", reader, 1000))
+    return pa.Table.from_batches(batches, schema=schema("genomes"))
+
+
+def native_share(raw: bytes, monkeypatch) -> int:
+    """Rows the native path gave (the rest went through the Python path)."""
+    rows = 0
+    original = json_arrow.NativeReport._output
+
+    def counting(self, *args):
+        nonlocal rows
+        out = original(self, *args)
+        rows += 0 if out is None else out.num_rows
+        return out
+
+    monkeypatch.setattr(json_arrow.NativeReport, "_output", counting)
+    report(raw, True)
+    return rows
+
+
+def real_report_lines() -> list[bytes]:
+    lines = []
+    for path in sorted((SAMPLES.parent / "real").glob("*.zip")):
+        lines += zip_members(path)["ncbi_dataset/data/data_report.jsonl"].splitlines()
+    return lines
+
+
+def with_tail(line: bytes, tail: bytes) -> bytes:
+    return line[:-1] + b"," + tail + b"}"
+
+
+@pytest.mark.parametrize("tail", [
+    b'"zzNew":{"note":"a field added later","count":3}',
+    b'"zzNew":1,"zzOther":["a","b"]',
+    b'"zzNew":"caf\xc3\xa9 \xe2\x98\x83","zzDeep":{"a":{"b":[{"c":true},{"c":false}]}}',
+    b'"zzNew":{},"zzList":[]',
+    b'"zzNew":-0.5,"zzText":"2020-01-01T00:00:00Z"',
+])
+def test_unknown_top_level_keys_stay_native_and_reach_extra(tail, monkeypatch):
+    lines = [with_tail(line, tail) for line in real_report_lines()]
+    raw = b"\n".join(lines) + b"\n"
+    fast, slow = report(raw, True), report(raw, False)
+    assert fast.equals(slow)
+    expected = json.dumps(json.loads(b"{" + tail + b"}"), ensure_ascii=False,
+                          separators=(",", ":"))
+    assert fast.column("extra").to_pylist() == [expected] * len(lines)
+    assert native_share(raw, monkeypatch) == len(lines)
+
+
+@pytest.mark.parametrize("tail", [
+    b'"zzNew":1.50',  # pyarrow reads 1.5: the text differs, the Python path decides
+    b'"zzNew":123456789012345678901234567890',  # beyond 64 bits
+    b'"zzNew":"a\\/b"',  # an escape json.dumps does not write
+    b'"zzNew":"\\u00e9"',
+    b'"zzNew":[1,"a"]',  # mixed types
+])
+def test_unknown_values_pyarrow_reads_otherwise_give_the_python_result(tail):
+    lines = [with_tail(line, tail) for line in real_report_lines()[:40]]
+    raw = b"\n".join(lines) + b"\n"
+    fast, slow = report(raw, True), report(raw, False)
+    assert fast.equals(slow)
+    assert json.loads(fast.column("extra")[0].as_py()) == json.loads(b"{" + tail + b"}")
+
+
+def test_unknown_key_order_and_repeated_names_follow_the_line():
+    line = real_report_lines()[0]
+    # the same key name inside a known object (host.name): the piece is found twice
+    assert b'{"name":"Viruses","taxId":10239}' in line  # the virus lineage starts so
+    odd = [with_tail(line, b'"zzB":2,"zzA":1'), with_tail(line, b'"zzA":1,"zzB":2'),
+           with_tail(line, b'"zzX":{"zzA":1},"zzA":1'),
+           with_tail(line, b'"zzB":2,"name":"Viruses"')]  # "name":"Viruses" is in the lineage
+    raw = b"\n".join(odd) + b"\n"
+    fast, slow = report(raw, True), report(raw, False)
+    assert fast.equals(slow)
+    assert fast.column("extra").to_pylist() == [
+        '{"zzB":2,"zzA":1}', '{"zzA":1,"zzB":2}', '{"zzX":{"zzA":1},"zzA":1}',
+        '{"zzB":2,"name":"Viruses"}']
+
+
+def test_empty_lines_give_no_rows_on_both_paths(monkeypatch):
+    lines = real_report_lines()[:30]
+    raw = b"\n\n\n" + b"\n\n".join(lines) + b"\n" + b"\n" * 5000
+    fast, slow = report(raw, True), report(raw, False)
+    assert fast.equals(slow) and fast.num_rows == 30
+    assert native_share(raw, monkeypatch) == 30
+    assert report(b"\n" * 100_000, True).num_rows == 0
+
+
+def test_a_member_of_empty_objects_fails_on_its_first_line():
+    with pytest.raises(FormatError, match="line 1: the record has no accession"):
+        report(b"{}\n" * 100_000, True)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/realdata/corpus is absent")
+def test_the_corpus_reports_give_the_exact_tables(monkeypatch):
+    raw = b"".join(zipfile.ZipFile(p).read("ncbi_dataset/data/data_report.jsonl")
+                   for p in sorted(CORPUS.glob("*.zip")))
+    fast, slow = report(raw, True), report(raw, False)
+    assert fast.num_rows == 20706
+    assert fast.equals(slow)
+    assert native_share(raw, monkeypatch) == 20706
+    unknown = b"\n".join(with_tail(line, b'"zzNew":{"n":1}') for line in raw.splitlines())
+    fast, slow = report(unknown, True), report(unknown, False)
+    assert fast.equals(slow)
