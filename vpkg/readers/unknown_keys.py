@@ -26,7 +26,6 @@ import json
 import pyarrow as pa
 
 
-
 def _stamp(value: object) -> str:
     """A timestamp pyarrow inferred, as NCBI writes one (``2020-01-02T03:04:05Z``)."""
     if isinstance(value, dt.datetime):
