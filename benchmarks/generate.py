@@ -337,10 +337,10 @@ def write_shape(shape: str, path: Path, size: int, report: Path, rng: random.Ran
                 for line in fh:
                     if written >= size:
                         break
+                    written += len(line)  # the same lines for both shapes
                     if shape == "report_unknown_key":
                         line = line.rstrip(b"\n")[:-1] + b"," + UNKNOWN_KEY + b"}\n"
                     out.write(line)
-                    written += len(line)
 
 
 def write_shapes(out: Path, size_mb: float, seed: int) -> Path:
