@@ -26,7 +26,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,6 +80,7 @@ def write_parquet(
     compression_level: int | None = None,
     row_group_bytes: int = ROW_GROUP_BYTES,
     row_group_rows: int = ROW_GROUP_ROWS,
+    before_publish: Callable[[], object] | None = None,
 ) -> list[Exported]:
     """Write each source as Parquet under ``outdir``: ``<table>.parquet``, or a dataset.
 
@@ -107,6 +108,10 @@ def write_parquet(
         zstd level (default: the library's, 1).
     row_group_bytes, row_group_rows
         Target size of a row group: Arrow bytes, and at most this many rows.
+    before_publish
+        Called when every table is written to the staging folder, before any is moved
+        into place: when it raises, nothing is published (the package's integrity checks
+        made while reading, `vpkg.container.checked`).
 
     Returns
     -------
@@ -154,6 +159,8 @@ def write_parquet(
                 target = staging / table
                 rows = writer.write_dataset(batches, target, file_metadata, part.column)
             done.append(Exported(table, out / target.name, rows, part and part.column))
+        if before_publish is not None:
+            before_publish()
         _move_into_place(staging, out, [d.path.name for d in done])
         return done
     except OSError as exc:

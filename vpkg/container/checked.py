@@ -1,0 +1,121 @@
+"""Check a package's members while they are read, instead of reading them once more first.
+
+`CheckedReads` stands for a container (it has the same ``open_member``, ``member_for``,
+``member_size``, ``path``) and hashes every member stream it opens as the reader consumes it:
+the md5 runs on a helper thread (``hashlib`` releases the GIL on large updates), the zip CRC
+is checked by the member stream itself at its end. `CheckedReads.finish` then checks what
+the reads saw against ``md5sum.txt``, reads only the members no reader read to the end
+(``README.md``, the catalog, tables not exported) and raises `IntegrityError` as
+`vpkg.container.integrity.verify` would. An export calls it after writing into its staging
+folder and before publishing, so a damaged package still writes nothing, having been read
+once.
+
+>>> from vpkg.container import open_container
+>>> with open_container("fixtures/real/Rotavirus_J.zip") as c:
+...     checked = CheckedReads(c)
+...     with checked.open_member("ncbi_dataset/data/genomic.fna") as fh:
+...         _ = fh.read()
+...     len(checked.finish())
+6
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, TYPE_CHECKING
+
+from vpkg.container import integrity
+from vpkg.errors import IntegrityError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vpkg.container import Container
+
+
+class CheckedReads:
+    """A container whose member reads are hashed; `finish` checks the whole package."""
+
+    def __init__(self, container: Container):
+        self._container = container
+        self._expected = integrity.md5sums(container)
+        self.digests: dict[str, str] = {}
+        names = container.members()
+        for name in self._expected:
+            if name not in names:
+                raise IntegrityError(
+                    f"{container.path}: md5sum.txt lists {name}, which the package lacks; "
+                    "the download is incomplete, download it again",
+                    member=name,
+                )
+
+    def __getattr__(self, name: str):
+        return getattr(self._container, name)
+
+    def open_member(self, member: str) -> IO[bytes]:
+        """The member's stream, hashed as it is read (see the module docstring)."""
+        return _Hashing(self._container.open_member(member), member, self)
+
+    def finish(self) -> dict[str, str]:
+        """Check every member; the md5 of each. `IntegrityError` for the first bad one."""
+        for name in self._container.members():
+            if name not in self.digests:  # not read to its end by any reader
+                self.digests[name] = integrity.member_md5(self._container, name)
+            expected = self._expected.get(name)
+            if expected is not None and self.digests[name] != expected:
+                raise IntegrityError(
+                    f"{self._container.path}: {name} has md5 {self.digests[name]}, but "
+                    f"md5sum.txt says {expected}; the file is corrupt, download it again",
+                    member=name,
+                )
+        return dict(self.digests)
+
+
+class _Hashing:
+    """A binary stream that feeds every byte read to an md5 on a helper thread."""
+
+    def __init__(self, raw: IO[bytes], member: str, owner: CheckedReads):
+        self._raw = raw
+        self._member = member
+        self._owner = owner
+        self._md5 = hashlib.md5()
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, "vpkg-md5")
+        self._last = None
+        if hasattr(raw, "read1"):
+            self.read1 = self._wrap(raw.read1)
+        if hasattr(raw, "readline"):
+            self.readline = self._wrap(raw.readline)
+        self.read = self._wrap(raw.read)
+
+    def _wrap(self, method):
+        def read(*args) -> bytes:
+            data = method(*args)
+            if self._pool is not None:
+                if data:
+                    self._last = self._pool.submit(self._md5.update, data)
+                elif not args or args[0] != 0:  # the end of the member
+                    self._end()
+            return data
+
+        return read
+
+    def _end(self) -> None:
+        pool, self._pool = self._pool, None
+        pool.shutdown(wait=True)
+        if self._last is not None:
+            self._last.result()
+        self._owner.digests[self._member] = self._md5.hexdigest()
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self._pool is not None:  # closed before its end: the digest is not recorded
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
