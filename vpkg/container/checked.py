@@ -22,7 +22,8 @@ once.
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from typing import IO, TYPE_CHECKING
 
 from vpkg.container import integrity
@@ -71,47 +72,58 @@ class CheckedReads:
 
 
 class _Hashing:
-    """A binary stream that feeds every byte read to an md5 on a helper thread."""
+    """A binary stream that feeds every byte read to an md5 on a helper thread.
+
+    At most `DEPTH` chunks wait for the md5 (the reader waits beyond that), so memory stays
+    bounded when the reader is faster than the md5 (FASTA is).
+    """
+
+    DEPTH = 4
 
     def __init__(self, raw: IO[bytes], member: str, owner: CheckedReads):
         self._raw = raw
         self._member = member
         self._owner = owner
         self._md5 = hashlib.md5()
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, "vpkg-md5")
-        self._last = None
+        self._queue: queue.Queue | None = queue.Queue(self.DEPTH)
+        self._thread = threading.Thread(target=self._hash, args=(self._queue,),
+                                        name="vpkg-md5", daemon=True)
+        self._thread.start()
         if hasattr(raw, "read1"):
             self.read1 = self._wrap(raw.read1)
         if hasattr(raw, "readline"):
             self.readline = self._wrap(raw.readline)
         self.read = self._wrap(raw.read)
 
+    def _hash(self, chunks: queue.Queue) -> None:
+        update = self._md5.update
+        while (data := chunks.get()) is not None:
+            update(data)  # hashlib releases the GIL on large updates
+
     def _wrap(self, method):
         def read(*args) -> bytes:
             data = method(*args)
-            if self._pool is not None:
+            if self._queue is not None:
                 if data:
-                    self._last = self._pool.submit(self._md5.update, data)
+                    self._queue.put(data)
                 elif not args or args[0] != 0:  # the end of the member
-                    self._end()
+                    self._stop()
+                    self._owner.digests[self._member] = self._md5.hexdigest()
             return data
 
         return read
 
-    def _end(self) -> None:
-        pool, self._pool = self._pool, None
-        pool.shutdown(wait=True)
-        if self._last is not None:
-            self._last.result()
-        self._owner.digests[self._member] = self._md5.hexdigest()
+    def _stop(self) -> None:
+        if self._queue is not None:
+            self._queue.put(None)
+            self._queue = None
+            self._thread.join()
 
     def readable(self) -> bool:
         return True
 
     def close(self) -> None:
-        if self._pool is not None:  # closed before its end: the digest is not recorded
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._stop()  # closed before its end: the digest is not recorded
         self._raw.close()
 
     def __enter__(self):
