@@ -99,14 +99,20 @@ def _check_length(tail: bytes, number: int, where: str) -> None:
 
 
 def scan(block: bytes) -> tuple[int, bool]:
-    """(lines in ``block``, whether every line starts with '{'), with array operations."""
+    """(lines in ``block``, whether every line starts with '{'), with C-level counts, or
+    array operations for long lines (a report's lines are ~2 KB)."""
     if not block:
         return 0, False
+    breaks = block.count(b"\n")
+    ends = block[-1] == _NL
+    lines = breaks + (not ends)
+    if block[0] != _OPEN:
+        return lines, False
+    if breaks * 64 > len(block):  # short lines: no array of every line start
+        return lines, block.count(b"\n{") == breaks - ends
     a = np.frombuffer(block, np.uint8)
-    breaks = np.flatnonzero(a == _NL)
-    starts = breaks[breaks + 1 < len(a)] + 1
-    lines = len(breaks) + (a[-1] != _NL)
-    return int(lines), bool(a[0] == _OPEN and (a[starts] == _OPEN).all())
+    starts = np.flatnonzero(a == _NL)[: breaks - ends] + 1
+    return lines, bool((a[starts] == _OPEN).all())
 
 
 _BLANK_RUN = re.compile(rb"\n\n+")
