@@ -261,3 +261,14 @@ def test_the_corpus_reports_give_the_exact_tables(monkeypatch):
     unknown = b"\n".join(with_tail(line, b'"zzNew":{"n":1}') for line in raw.splitlines())
     fast, slow = report(unknown, True), report(unknown, False)
     assert fast.equals(slow)
+
+
+@pytest.mark.parametrize("module", ["vpkg.readers.fasta_blocks", "vpkg.readers.unknown_keys",
+                                    "vpkg.container.checked"])
+def test_docstring_examples_run(module, monkeypatch):
+    import doctest
+    import importlib
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
