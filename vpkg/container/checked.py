@@ -78,7 +78,7 @@ class _Hashing:
     bounded when the reader is faster than the md5 (FASTA is).
     """
 
-    DEPTH = 4
+    DEPTH = 2
 
     def __init__(self, raw: IO[bytes], member: str, owner: CheckedReads):
         self._raw = raw
