@@ -272,3 +272,22 @@ def test_docstring_examples_run(module, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_lineage_names_with_brackets_are_still_read_once():
+    """A virus named '... B-[Thailand:2007]' (as in the corpus) cuts the lineage text at its
+    ']': the codec steps over it instead of giving up on the whole block."""
+    line = real_report_lines()[0]
+    record = json.loads(line)
+    record["virus"]["lineage"][-1]["name"] = "Tomato virus B-[Thailand:2007] [x]"
+    odd = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    raw = b"\n".join([odd, line] * 40) + b"\n"
+    reader = ReportReader("t", GENOME_COLUMNS, schema("genomes"), dedupe=REPEATED)
+    encoded = reader.native.encode(raw)
+    assert encoded is not None  # tokens were used
+    assert b"B-[Thailand" not in encoded[0]
+    fast, slow = report(raw, True), report(raw, False)
+    assert fast.equals(slow)
+    names = [r[-1]["name"] for r in fast.column("virus_lineage").to_pylist()[:2]]
+    assert names == ["Tomato virus B-[Thailand:2007] [x]",
+                     json.loads(line)["virus"]["lineage"][-1]["name"]]

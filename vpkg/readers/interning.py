@@ -14,8 +14,11 @@ the block is read without tokens.
 
 A value's text is taken up to the first closing bracket after its key. A value is
 therefore eligible only if it holds no container of its own kind (a list of objects, an
-object of scalars and lists); when a bracket inside a string cuts a text short, the text
-is not valid JSON and is refused.
+object of scalars and lists). A bracket inside a string (a virus named
+``... B-[Thailand:2007]``) cuts the text inside that string, which is then not valid JSON:
+the text is extended to the next closing bracket, up to `MAX_CUTS` times. A text extended
+past the value's real end is not valid JSON either (data follows the value), so the first
+text that parses is the value.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ from vpkg.schema import Column
 #: At most this many distinct texts, or this many bytes of them, are remembered per value.
 MAX_TEXTS = 50_000
 MAX_TEXT_BYTES = 64 << 20
-#: A value is worth a token while each distinct text is seen this many times on average:
-#: learning a text (the Python path on it) costs about as much as parsing it 20 times, so
-#: on packages of many species (a few dozen lines each) the codec turns itself off early.
-MIN_REPEAT = 32
+#: A value is worth a token while each distinct text is seen this many times on average
+#: (learning a text through the Python path costs about as much as parsing it a few times).
+MIN_REPEAT = 8
+
+
+#: Brackets inside the strings of one value that are stepped over to find its end.
+MAX_CUTS = 8
 
 
 class _Refused(Exception):
@@ -92,6 +98,13 @@ class ValueCodec:
                     self.active = False
                     return block
                 token = self._learn(part[:end])
+                for _ in range(MAX_CUTS):  # a bracket inside a string cut the text short
+                    if token is not None:
+                        break
+                    end = part.find(closer, end + 1)
+                    if end == -1:
+                        return None
+                    token = get(part[:end]) or self._learn(part[:end])
                 if token is None:
                     return None
             append(token)
