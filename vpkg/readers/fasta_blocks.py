@@ -4,13 +4,12 @@
 sequence lines) into the ``genome_sequences`` columns with a fixed number of array
 operations per block, whatever the number of records:
 
-1. numpy finds every line break; a record starts at the first byte, and after each line
-   break followed by ``>``; its header ends at the first line break after that;
-2. one ``bytes.replace`` drops every line break of the block (C, memchr speed), and the
-   positions of step 1 are moved to that text by the count of breaks before them;
-3. the headers and the sequences are pieces of that text: Arrow's ``take`` copies each
-   kind into one contiguous column (`pieces`); lengths are differences of offsets;
-4. the headers are split at their first space by the same means.
+1. numpy finds every line break; a line starting with ``>`` starts a record (its header);
+2. every other line is a sequence line: one Arrow ``take`` over the lines (`pieces`) copies
+   them end to end into one buffer, which holds the block's sequences back to back;
+3. each record's sequence offset is the sum of the lengths of the sequence lines before it
+   (one ``cumsum``), and lengths are differences of offsets;
+4. the headers are copied out the same way and split at their first space.
 
 The identifier and title are what `vpkg.readers.fasta` gives (the header stripped, split at
 its first space, the title stripped, an empty title null) whenever every header is plain

@@ -8,8 +8,10 @@ native speed for their neighbours; when both halves are refused, or a piece is s
 Python path reads it. Either way rows keep file order, and `rebatch` cuts the result into
 batches of at most ``batch_size`` rows.
 
-Reading, line counting and the lineage step of the next block run on a second thread
-(`prefetch`) while pyarrow parses the current one (pyarrow releases the GIL).
+Reading, line counting and the lineage step of the next blocks run on a second thread
+(`prefetch`), and blocks are parsed on `WORKERS` threads at once (pyarrow releases the
+GIL), their tables handed on in file order (`ordered`). Empty lines are dropped before the
+native parse (`without_blank_lines`), so they cost no more than reading them.
 """
 
 from __future__ import annotations
