@@ -291,3 +291,17 @@ def test_lineage_names_with_brackets_are_still_read_once():
     names = [r[-1]["name"] for r in fast.column("virus_lineage").to_pylist()[:2]]
     assert names == ["Tomato virus B-[Thailand:2007] [x]",
                      json.loads(line)["virus"]["lineage"][-1]["name"]]
+
+
+@pytest.mark.parametrize("workers", [0, 1, 3])
+def test_blocks_parsed_on_a_pool_keep_file_order(workers, monkeypatch):
+    from vpkg.readers import report as engine
+
+    monkeypatch.setattr(engine, "WORKERS", workers)
+    monkeypatch.setattr(engine, "BLOCK", 5000)  # many blocks
+    lines = real_report_lines()
+    raw = b"\n".join(lines + [with_tail(line, b'"zzNew":1') for line in lines]) + b"\n"
+    fast = report(raw, True)
+    assert fast.equals(report(raw, False))
+    assert fast.column("accession").to_pylist() == [json.loads(x)["accession"]
+                                                   for x in lines] * 2

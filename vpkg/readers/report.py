@@ -38,8 +38,11 @@ BLOCK = 4 << 20
 MIN_LINES = 16
 #: Blocks read and prepared (on the prefetch thread) ahead of the ones being parsed.
 DEPTH = 2
-#: Blocks parsed at once, on as many threads (pyarrow releases the GIL): one per core.
-WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: Blocks parsed at once on a pool of threads (pyarrow releases the GIL), beside the reading
+#: thread (which counts lines and tokenizes lineages, in Python) and the consumer. With two
+#: cores those two threads already fill them, and the consumer parses (0: no pool; a pool
+#: was no faster there and held 50 MB more in an export).
+WORKERS = max(0, min(4, (os.cpu_count() or 1) - 2))
 _OPEN, _NL = 123, 10  # b"{", b"\n"
 #: Values that repeat verbatim across lines (one per host, one per virus): each
 #: distinct text is read once (see `vpkg.readers.interning`).
@@ -231,8 +234,8 @@ def ordered(work, items: Iterator, workers: int | None = None) -> Iterator:
     threads (default `WORKERS`), flattened, in the items' order."""
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = workers or WORKERS
-    if workers <= 1:
+    workers = WORKERS if workers is None else workers
+    if workers < 1:  # on the calling thread
         for item in items:
             yield from work(item)
         return
