@@ -212,6 +212,8 @@ def test_unknown_top_level_keys_stay_native_and_reach_extra(tail, monkeypatch):
     b'"zzNew":"a\\/b"',  # an escape json.dumps does not write
     b'"zzNew":"\\u00e9"',
     b'"zzNew":[1,"a"]',  # mixed types
+    b'"zzX":{"zzA":1e+22},"zzA":10000000000000000000000',  # the piece pyarrow gives is
+    b'"zzX":"a","zzA":1.0,"zzB":{"zzA":1.0}',  # elsewhere in the line; 1.0 is written 1.0
 ])
 def test_unknown_values_pyarrow_reads_otherwise_give_the_python_result(tail):
     lines = [with_tail(line, tail) for line in real_report_lines()[:40]]

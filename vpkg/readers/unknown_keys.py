@@ -7,10 +7,12 @@ with ``ensure_ascii=False``) of an object holding those keys, in the line's orde
 
 pyarrow may decode a value otherwise than ``json.loads`` (a float written ``1.50``, an
 integer beyond 64 bits, an escaped character; a text it reads as a timestamp is written
-back as NCBI writes dates). So each ``"key":value`` piece, written from pyarrow's value,
-must occur exactly once, byte for byte, in the line itself; then ``json.loads`` gives that
-same value (a JSON text has one meaning), and the piece's position gives the key order. A
-line failing this check makes the whole block go to the Python path.
+back as NCBI writes dates). So the text is checked against the line itself: the key's text
+(``"key":``) must occur exactly once in the line (then it is the top-level key pyarrow
+read), and be followed there by the value as written from pyarrow's value, then by ``,`` or
+``}``. Then the line's own text of the value is that piece, ``json.loads`` reads it back as
+the value written, and ``json.dumps`` writes the same piece: the ``extra`` text is exact. A
+line failing the check makes the whole block go to the Python path.
 
 >>> import pyarrow as pa
 >>> t = pa.table({"accession": ["A"], "newKey": [{"n": 3}]})
@@ -52,36 +54,49 @@ _WRITERS = [json.JSONEncoder(default=_stamp, **_OPTIONS).encode,
 def extra_texts(table: pa.Table, unknown: list[str], lines: list[bytes]) -> pa.Array | None:
     """The ``extra`` column (string, null for a line with no unknown key), or None when some
     line's unknown values cannot be shown to be what ``json.loads`` reads."""
+    out: list[str | None] = [None] * len(lines)
     keys = [(_dumps(name) + ":", table.column(name).to_pylist()) for name in unknown]
-    out: list[str | None] = []
+    last: dict[str, tuple] = {}  # key -> (value, its texts): lines often repeat a value
     for row, line in enumerate(lines):
         pieces = []
         for key, values in keys:
             value = values[row]
             if value is None:  # absent: the block holds no null (see json_arrow._screen)
                 continue
-            found = _find(line, key, value)
+            seen = last.get(key)
+            if seen is None or seen[0] != value:  # (1 == 1.0 == True: the line decides)
+                seen = last[key] = (value, _texts(key, value))
+            found = _find(line, key, seen[1])
             if found is None:
                 return None
             pieces.append(found)
-        if not pieces:
-            out.append(None)
-            continue
-        pieces.sort()
-        out.append("{" + ",".join(p for _, p in pieces) + "}")
+        if pieces:
+            pieces.sort()
+            out[row] = "{" + ",".join(p for _, p in pieces) + "}"
     return pa.array(out, pa.string())
 
 
-def _find(line: bytes, key: str, value: object) -> tuple[int, str] | None:
-    """(position, ``"key":value`` text) of the one place the line holds the value as one
-    of `_WRITERS` writes it; None when it holds none of them exactly once."""
+def _texts(key: str, value: object) -> list[str]:
+    """The ``"key":value`` texts of a value, as each of `_WRITERS` writes it."""
+    texts = []
     for write in _WRITERS:
         try:
-            piece = key + write(value)
+            texts.append(key + write(value))
         except (TypeError, ValueError):  # NaN, or a type JSON has no text for
-            return None
+            break
+    return texts
+
+
+def _find(line: bytes, key: str, texts: list[str]) -> tuple[int, str] | None:
+    """(position, text) when the line's one ``"key":`` is followed by one of ``texts``'
+    values, then by ``,`` or ``}``; None otherwise."""
+    key_bytes = key.encode()
+    at = line.find(key_bytes)
+    if at == -1 or line.find(key_bytes, at + 1) != -1:
+        return None
+    for piece in texts:
         encoded = piece.encode()
-        at = line.find(encoded)
-        if at != -1 and line.find(encoded, at + 1) == -1:
+        end = at + len(encoded)
+        if line.startswith(encoded, at) and line[end:end + 1] in (b",", b"}"):
             return at, piece
     return None
