@@ -307,3 +307,23 @@ def test_blocks_parsed_on_a_pool_keep_file_order(workers, monkeypatch):
     assert fast.equals(report(raw, False))
     assert fast.column("accession").to_pylist() == [json.loads(x)["accession"]
                                                    for x in lines] * 2
+
+
+@pytest.mark.parametrize("name, fails", [(b"a\\ud800b", True), (b"\\ud83e\\udda0 virus", False),
+                                         (b"\\u00e9", False)])
+def test_escapes_in_lineage_names_give_the_python_result(name, fails):
+    line = real_report_lines()[0]
+    odd = line.replace(b'{"name":"Viruses"', b'{"name":"' + name + b'"', 1)
+    assert odd != line
+    raw = b"\n".join([odd, line] * 30) + b"\n"
+    outcomes = []
+    for native_path in (True, False):
+        try:
+            outcomes.append(report(raw, native_path))
+        except FormatError as exc:
+            outcomes.append((exc.line, str(exc)))
+    if fails:
+        assert outcomes[0] == outcomes[1] == (1, outcomes[1][1])
+        assert "unpaired surrogate" in outcomes[1][1]
+    else:
+        assert outcomes[0].equals(outcomes[1])

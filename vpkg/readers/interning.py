@@ -74,6 +74,9 @@ class ValueCodec:
         self._values: dict[tuple, pa.Array] | None = None
         self._seen = 0
         self.active = True
+        #: the columns with paths from the record holding only the value (see `_learn`)
+        self._wrapped = [Column(c.name, c.type, (key, *c.path), "", c.absent, (), c.nullable)
+                         for c in columns]
 
     def encode(self, block: bytes) -> bytes | None:
         """``block`` with every value replaced by its token; None if a text is refused.
@@ -138,12 +141,11 @@ class ValueCodec:
             value = json.loads(opener + text + closer, object_pairs_hook=_pairs)
         except (ValueError, RecursionError, _Refused):
             return None
-        if not _valid_unicode(value):
+        # an unpaired surrogate can only come from a \ud800-\udfff escape (as in parse_line)
+        if (b"\\ud" in text or b"\\uD" in text) and not _valid_unicode(value):
             return None
         record = {self.key: value}
-        wrapped = [Column(c.name, c.type, (self.key, *c.path), "", c.absent, (), c.nullable)
-                   for c in self.columns]
-        row = extract(record, wrapped)
+        row = extract(record, self._wrapped)
         if record:  # something would be left for extra: the Python path must read it
             return None
         token = b'"%s":%d' % (self.key.encode(), len(self._rows))
