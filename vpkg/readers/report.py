@@ -39,10 +39,9 @@ MIN_LINES = 16
 #: Blocks read and prepared (on the prefetch thread) ahead of the ones being parsed.
 DEPTH = 2
 #: Blocks parsed at once on a pool of threads (pyarrow releases the GIL), beside the reading
-#: thread (which counts lines and tokenizes lineages, in Python) and the consumer. With two
-#: cores those two threads already fill them, and the consumer parses (0: no pool; a pool
-#: was no faster there and held 50 MB more in an export).
-WORKERS = max(0, min(4, (os.cpu_count() or 1) - 2))
+#: thread (which counts lines and tokenizes lineages, in Python) and the consumer: one per
+#: core but one (on two cores one parsing thread was faster than none or two).
+WORKERS = max(1, min(4, (os.cpu_count() or 1) - 1))
 _OPEN, _NL = 123, 10  # b"{", b"\n"
 #: Values that repeat verbatim across lines (one per host, one per virus): each
 #: distinct text is read once (see `vpkg.readers.interning`).
