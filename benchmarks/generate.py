@@ -1,19 +1,26 @@
 """Build a large, realistic virus genome data package for benchmarks, from real records.
 
-Sequences are the real genomes of the fixture packages (``fixtures/real/*.zip`` and
-``fixtures/samples/genomic.v1_sars-cov-2.5.fna``) with a few point substitutions each,
-written as NCBI writes them: ``>ACCESSION.VERSION title`` and 70-character lines. Report
-lines are the real V2 ``data_report.jsonl`` lines of those packages and of
-``fixtures/samples`` (the two fabricated CCHF copies left out), with a fresh accession,
-the length of the genome they describe and a fresh ``sequenceHash``; keys stay in the
-order NCBI writes them (alphabetical). The zip is laid out like NCBI's: deflate, data
-descriptors, a ZIP64 extra field on every entry, no directory entries, plus
-``README.md``, ``md5sum.txt``, ``dataset_catalog.json`` and ``virus_dataset.md``.
+Records come from the real packages of ``../shared/realdata/corpus/`` (400 species, 20,706
+records; ``--corpus``, skipped when the folder is absent) and of the fixtures
+(``fixtures/real/*.zip``, ``fixtures/samples/genomic.v1_sars-cov-2.5.fna``). Each genome
+is drawn at random from that pool, so the package has NCBI's record-length mix (many short
+segments and satellites, median about 600 bases, and a few long genomes), with a few point
+substitutions, written as NCBI writes them: ``>ACCESSION.VERSION title`` and 70-character
+lines. Each genome gets its own real report line (or a random one when the pool has none),
+with a fresh accession, the length of the genome it describes and a fresh
+``sequenceHash``; keys stay in the order NCBI writes them (alphabetical). When the genomes
+are written and the report is still short of its size, more real lines follow. The zip is
+laid out like NCBI's: deflate, data descriptors, a ZIP64 extra field on every entry, no
+directory entries, plus ``README.md``, ``md5sum.txt``, ``dataset_catalog.json`` and
+``virus_dataset.md``.
 
 The output is a directory holding the extracted package (``<out>/ncbi_dataset/...``) and
-the zip beside it (``<out>.zip``). The same seed and sizes give the same bytes.
+the zip beside it (``<out>.zip``). With ``--shapes-mb``, worst-case members of that size
+are written as bare member files under ``<out>-shapes/<shape>/`` (see `SHAPES`). The same
+seed, sizes and corpus give the same bytes.
 
-    python benchmarks/generate.py --genomic-mb 300 --report-mb 400 --out benchmarks/out/bench
+    python benchmarks/generate.py --genomic-mb 300 --report-mb 400 --shapes-mb 64 \
+        --out benchmarks/out/bench
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+#: The corpus of real packages (see ../shared/realdata/README.md).
+CORPUS = ROOT.parent / "shared/realdata/corpus"
 DATA = "ncbi_dataset/data"
 LINE = 70
 MB = 1 << 20
@@ -47,17 +56,31 @@ def _fasta_records(raw: bytes) -> Iterator[tuple[str, bytes]]:
         yield header.decode().rstrip("\r"), body.replace(b"\n", b"").replace(b"\r", b"")
 
 
-def real_records() -> tuple[list[tuple[str, bytes]], dict[str, bytes], list[bytes]]:
-    """(genomes as (header, sequence), report line by accession, every real V2 report line)."""
+def _zip_records(path: Path, genomes: list, by_accession: dict, lines: list) -> None:
+    with zipfile.ZipFile(path) as zf:
+        genomes += _fasta_records(zf.read(f"{DATA}/genomic.fna"))
+        for line in zf.read(f"{DATA}/data_report.jsonl").splitlines():
+            if line.strip():
+                by_accession[json.loads(line)["accession"]] = line
+                lines.append(line)
+
+
+def real_records(
+    corpus: Path | None = None,
+) -> tuple[list[tuple[str, bytes]], dict[str, bytes], list[bytes]]:
+    """(genomes as (header, sequence), report line by accession, every real V2 report line).
+
+    ``corpus`` is a folder of real package zips read as well as the fixtures (None: the
+    fixtures only).
+    """
     genomes: list[tuple[str, bytes]] = []
     by_accession: dict[str, bytes] = {}
     lines: list[bytes] = []
     for path in sorted((FIXTURES / "real").glob("*.zip")):
-        with zipfile.ZipFile(path) as zf:
-            genomes += _fasta_records(zf.read(f"{DATA}/genomic.fna"))
-            for line in zf.read(f"{DATA}/data_report.jsonl").splitlines():
-                by_accession[json.loads(line)["accession"]] = line
-                lines.append(line)
+        _zip_records(path, genomes, by_accession, lines)
+    if corpus is not None:
+        for path in sorted(Path(corpus).glob("*.zip")):
+            _zip_records(path, genomes, by_accession, lines)
     genomes += _fasta_records((FIXTURES / "samples/genomic.v1_sars-cov-2.5.fna").read_bytes())
     for name in ("data_report.diverse_40_viruses.jsonl",
                  "data_report.cchf_8_with_2_fabricated.jsonl"):
@@ -145,10 +168,11 @@ class Writer:
         self.fh.close()
 
 
-def write_members(out: Path, genomic_mb: float, report_mb: float, seed: int) -> dict:
+def write_members(out: Path, genomic_mb: float, report_mb: float, seed: int,
+                  corpus: Path | None = None) -> dict:
     """Write genomic.fna and data_report.jsonl under ``out``; (member -> Writer)."""
     rng = random.Random(seed)
-    genomes, by_accession, lines = real_records()
+    genomes, by_accession, lines = real_records(corpus)
     templates = [Template(line) for line in lines]
     paired = {acc: Template(line) for acc, line in by_accession.items()}
     names = accessions(rng)
@@ -194,9 +218,10 @@ def catalog(sizes: dict[str, int]) -> bytes:
     return (head + entries + "\n  ]\n}]}\n").encode()
 
 
-def write_package(out: Path, genomic_mb: float, report_mb: float, seed: int) -> list[str]:
+def write_package(out: Path, genomic_mb: float, report_mb: float, seed: int,
+                  corpus: Path | None = None) -> list[str]:
     """The extracted package under ``out``; its member paths in zip order."""
-    written = write_members(out, genomic_mb, report_mb, seed)
+    written = write_members(out, genomic_mb, report_mb, seed, corpus)
     md5 = {name: w.md5.hexdigest() for name, w in written.items()}
     readme = (FIXTURES / "catalogs/virus_dataset.md").read_bytes()
     (out / DATA / "virus_dataset.md").write_bytes(readme)
@@ -266,12 +291,81 @@ def write_zip(root: Path, members: list[str], path: Path, level: int = 6) -> Non
         out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, length, start, 0))
 
 
-def generate(out: Path, genomic_mb: float, report_mb: float, seed: int = 1) -> Path:
-    """Write the package directory ``out`` and the zip ``out.zip``; returns the zip path."""
+# ---- worst-case members ------------------------------------------------------------------------
+
+#: shape -> (file name, what it holds). Each is written by `write_shape`.
+SHAPES = {
+    "blank_lines": ("data_report.jsonl", "a report of blank lines only"),
+    "empty_objects": ("data_report.jsonl", "a report of '{}' lines only"),
+    "one_base": ("genomic.fna", "FASTA records of one base each"),
+    "long_headers": ("genomic.fna", "FASTA records with 64 KiB headers"),
+    "report_known": ("data_report.jsonl", "the package report's first lines"),
+    "report_unknown_key": ("data_report.jsonl",
+                           "the same lines, each with a key vpkg does not know"),
+}
+#: The key every line of the ``report_unknown_key`` shape carries (NCBI's key order kept:
+#: it sorts last).
+UNKNOWN_KEY = b'"zzNewNcbiField":{"note":"a field added after this schema","count":3}'
+
+
+def write_shape(shape: str, path: Path, size: int, report: Path, rng: random.Random) -> None:
+    """Write ``size`` bytes (about) of the worst-case ``shape`` to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as out:
+        written = 0
+        if shape in ("blank_lines", "empty_objects"):
+            unit = (b"\n" if shape == "blank_lines" else b"{}\n") * (1 << 16)
+            while written < size:
+                out.write(unit)
+                written += len(unit)
+        elif shape in ("one_base", "long_headers"):
+            names = accessions(rng)
+            while written < size:
+                records = []
+                for _ in range(1000 if shape == "one_base" else 50):
+                    if shape == "one_base":
+                        records.append(fasta_record(next(names), "one base", b"ACGT"[
+                            rng.randrange(4):][:1]))
+                    else:
+                        title = "long header " + "x" * (64 << 10)
+                        records.append(fasta_record(next(names), title, b"ACGT" * 50))
+                data = b"".join(records)
+                out.write(data)
+                written += len(data)
+        else:  # the first lines of the package report, with or without the unknown key
+            with open(report, "rb") as fh:
+                for line in fh:
+                    if written >= size:
+                        break
+                    written += len(line)  # the same lines for both shapes
+                    if shape == "report_unknown_key":
+                        line = line.rstrip(b"\n")[:-1] + b"," + UNKNOWN_KEY + b"}\n"
+                    out.write(line)
+
+
+def write_shapes(out: Path, size_mb: float, seed: int) -> Path:
+    """Every shape of `SHAPES` under ``<out>-shapes/<shape>/``; returns that folder."""
+    folder = out.with_name(out.name + "-shapes")
+    rng = random.Random(seed)
+    for shape, (name, _) in SHAPES.items():
+        write_shape(shape, folder / shape / name, int(size_mb * MB),
+                    out / DATA / "data_report.jsonl", rng)
+    return folder
+
+
+def generate(out: Path, genomic_mb: float, report_mb: float, seed: int = 1,
+             corpus: Path | None = None, shapes_mb: float = 0) -> Path:
+    """Write the package directory ``out`` and the zip ``out.zip``; returns the zip path.
+
+    ``corpus`` is a folder of real package zips to draw records from as well as the
+    fixtures; ``shapes_mb`` > 0 also writes the worst-case members (`write_shapes`).
+    """
     out = Path(out)
-    members = write_package(out, genomic_mb, report_mb, seed)
+    members = write_package(out, genomic_mb, report_mb, seed, corpus)
     path = out.with_suffix(".zip")
     write_zip(out, members, path)
+    if shapes_mb > 0:
+        write_shapes(out, shapes_mb, seed)
     return path
 
 
@@ -280,9 +374,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--genomic-mb", type=float, default=300.0)
     parser.add_argument("--report-mb", type=float, default=400.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="folder of real package zips (default ../shared/realdata/corpus; "
+                             "the fixtures only when it is absent)")
+    parser.add_argument("--shapes-mb", type=float, default=0,
+                        help="also write each worst-case member of this size (MB)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/out/bench")
     args = parser.parse_args(argv)
-    path = generate(args.out, args.genomic_mb, args.report_mb, args.seed)
+    corpus = args.corpus if args.corpus.is_dir() else None
+    if corpus is None:
+        print(f"{args.corpus}: no corpus there; drawing from the fixtures only")
+    path = generate(args.out, args.genomic_mb, args.report_mb, args.seed, corpus,
+                    args.shapes_mb)
     with zipfile.ZipFile(path) as zf:
         listing = io.StringIO()
         for info in zf.infolist():

@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # generate.py, for the shapes
 
 DATA = "ncbi_dataset/data"
 FASTA = f"{DATA}/genomic.fna"
@@ -111,7 +114,7 @@ def vpkg_tsv(zip_path: str) -> dict:
         return {"rows": rows, "bytes": out.tell(), "input_bytes": read}
 
 
-def vpkg_export(zip_path: str, fmt: str, table: str) -> dict:
+def vpkg_export_format(zip_path: str, fmt: str, table: str) -> dict:
     """`vpkg export PACKAGE --format FMT --tables TABLE` (no verify pass); the bytes written."""
     import tempfile
 
@@ -155,6 +158,86 @@ def duckdb_copy(source: str, fmt: str) -> dict:
             read = pkg.member_size(pkg.member_for("genome_sequences"))
         rows = con.execute(f"COPY ({select}) TO '{target}' ({options})").fetchall()[0][0]
         return {"rows": rows, "bytes": os.path.getsize(target), "input_bytes": read}
+def zipfile_inflate_all(zip_path: str) -> dict:
+    """Decompress both data members, one after the other (what an export must at least do)."""
+    size = 0
+    for member in (REPORT, FASTA):
+        size += zipfile_inflate(zip_path, member)["bytes"]
+    return {"bytes": size}
+
+
+def vpkg_export(zip_path: str) -> dict:
+    """``vpkg export`` of the zip (checks, then every table to Parquet), into a temp folder."""
+    import shutil
+    import tempfile
+
+    import vpkg
+
+    out = tempfile.mkdtemp(prefix="bench-export-")
+    try:
+        with vpkg.open_package(zip_path) as pkg:
+            done = pkg.to_parquet(out, progress=False)
+        return {"rows": sum(d.rows for d in done)}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def diy_export(zip_path: str) -> dict:
+    """What one would do by hand: unzip, DuckDB COPY of the report, biobear's FASTA table
+    written by pyarrow.parquet (each tool's default compression)."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    import biobear
+    import duckdb
+    import pyarrow.parquet as pq
+
+    work = tempfile.mkdtemp(prefix="bench-diy-")
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(work)
+        duckdb.sql(f"COPY (SELECT * FROM read_json_auto('{work}/{REPORT}')) "
+                   f"TO '{work}/genomes.parquet' (FORMAT parquet)")
+        genomes = duckdb.sql(f"SELECT count(*) FROM '{work}/genomes.parquet'").fetchall()[0][0]
+        table = biobear.connect().read_fasta_file(f"{work}/{FASTA}").to_arrow()
+        pq.write_table(table, f"{work}/genome_sequences.parquet")
+        return {"rows": genomes + table.num_rows}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def shape_path(directory: str, shape: str) -> str:
+    """The worst-case member ``shape`` written by ``generate.py --shapes-mb``."""
+    from generate import SHAPES
+
+    folder = Path(directory).with_name(Path(directory).name + "-shapes")
+    return str(folder / shape / SHAPES[shape][0])
+
+
+def vpkg_shape(directory: str, shape: str) -> dict:
+    """vpkg reading one worst-case member; a member vpkg refuses ends at its error."""
+    import os
+
+    from generate import SHAPES
+
+    from vpkg.errors import VpkgError
+
+    path = shape_path(directory, shape)
+    table = "genomes" if SHAPES[shape][0] == "data_report.jsonl" else "genome_sequences"
+    try:
+        result = vpkg_reader(table, path)
+    except VpkgError as exc:
+        result = {"rows": 0, "error": str(exc).split(": ")[-1][:80]}
+    return {**result, "bytes": os.path.getsize(path)}
+
+
+def _shapes() -> dict:
+    from generate import SHAPES
+
+    return {f"shape/{name}": (f"vpkg reading {what} (bare member)",
+                              lambda d, z, name=name: vpkg_shape(d, name))
+            for name, (_, what) in SHAPES.items()}
 
 
 #: name -> (what it does, the function of (package directory, package zip))
@@ -190,13 +273,20 @@ MEASUREMENTS: dict[str, tuple[str, Callable[[str, str], dict]]] = {
     "out/duckdb-copy-tsv": ("DuckDB COPY (read_json_auto(report)) TO tsv",
                             lambda d, z: duckdb_copy(f"report:{d}", "tsv")),
     "out/vpkg-ndjson": ("vpkg export --format ndjson --tables genomes, from the zip",
-                        lambda d, z: vpkg_export(z, "ndjson", "genomes")),
+                        lambda d, z: vpkg_export_format(z, "ndjson", "genomes")),
     "out/duckdb-copy-ndjson": ("DuckDB COPY (read_json_auto(report)) TO ndjson",
                                lambda d, z: duckdb_copy(f"report:{d}", "ndjson")),
     "out/vpkg-fasta": ("vpkg export --format fasta (genome_sequences), from the zip",
-                       lambda d, z: vpkg_export(z, "fasta", "genome_sequences")),
+                       lambda d, z: vpkg_export_format(z, "fasta", "genome_sequences")),
     "out/duckdb-copy-sequences": ("DuckDB COPY (vpkg genome_sequences view) TO csv, from the zip",
                                   lambda d, z: duckdb_copy(f"sequences:{z}", "csv")),
+    "export/vpkg": ("vpkg export of the zip: checks, then every table to Parquet (zstd)",
+                    lambda d, z: vpkg_export(z)),
+    "export/diy": ("unzip + DuckDB COPY to Parquet + biobear -> pyarrow.parquet",
+                   lambda d, z: diy_export(z)),
+    "export/zipfile-inflate": ("zipfile: decompress both data members, 1 MiB reads",
+                               lambda d, z: zipfile_inflate_all(z)),
+    **_shapes(),
 }
 
 

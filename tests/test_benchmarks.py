@@ -22,7 +22,7 @@ import vpkg  # noqa: E402
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bench") / "tiny"
-    generate.generate(out, genomic_mb=0.3, report_mb=0.4, seed=7)
+    generate.generate(out, genomic_mb=0.3, report_mb=0.4, seed=7, shapes_mb=0.05)
     return out
 
 

@@ -87,9 +87,9 @@ def native_rows(raw: bytes) -> int:
     count = 0
     original = native.NativeReport._output
 
-    def counting(self, table, values):
+    def counting(self, table, values, *extra):
         nonlocal count
-        out = original(self, table, values)
+        out = original(self, table, values, *extra)
         count += 0 if out is None else out.num_rows
         return out
 

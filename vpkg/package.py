@@ -187,31 +187,44 @@ class Package(Container):
     ) -> list[Exported]:
         """Write ``<outdir>/<table>.parquet`` for every table (see `vpkg.sinks.parquet`).
 
-        ``verify`` checks every zip CRC and ``md5sum.txt`` entry first, so that a damaged
-        package writes nothing; ``progress`` shows a bar (None: on a terminal only);
-        ``options`` go to `vpkg.sinks.parquet.write_parquet` (row group sizes).
+        ``verify`` checks every zip CRC and ``md5sum.txt`` entry, so that a damaged package
+        writes nothing: for a zip, while the tables are read (`vpkg.container.checked`:
+        one pass, published only when every check passed); for a folder, first (its md5s
+        make the package md5 of the metadata). ``progress`` shows a bar (None: on a
+        terminal only); ``options`` go to `vpkg.sinks.parquet.write_parquet`.
         """
+        from vpkg.container.checked import CheckedReads
+        from vpkg.errors import FormatError
         from vpkg.sinks.parquet import check_compression_level, write_parquet
 
         chosen = list(self.tables() if tables is None else tables)
         for table in chosen:
             self.member_for(table)  # raises for a table the package lacks
         check_compression_level(compression_level)  # before the package is read
-        digests = self.verify() if verify else None
+        checked = CheckedReads(self) if verify and self.is_zip else None
+        digests = self.verify() if verify and checked is None else None
         metadata = integrity.provenance(self, integrity.package_md5(self, digests))
         has_genomes = "genomes" in self.tables()
         reads = set(chosen) | ({"genomes"} if partition_by and has_genomes else set())
         total = sum(self.member_size(self.member_for(t)) for t in reads)
+        files = checked if checked is not None else self
         with progress_bars.bar(total, self.path.name, progress) as bar:
-            return write_parquet(
-                self.sources(chosen, batch_size=batch_size, progress=bar),
-                outdir,
-                metadata=metadata,
-                genomes=self.source("genomes", progress=bar) if has_genomes else None,
-                partition_by=partition_by,
-                compression_level=compression_level,
-                **options,
-            )
+            sources = [Source(files, t, batch_size=batch_size, progress=bar) for t in chosen]
+            try:
+                return write_parquet(
+                    sources,
+                    outdir,
+                    metadata=metadata,
+                    genomes=Source(files, "genomes", progress=bar) if has_genomes else None,
+                    partition_by=partition_by,
+                    compression_level=compression_level,
+                    before_publish=checked.finish if checked is not None else None,
+                    **options,
+                )
+            except FormatError:
+                if checked is not None:  # damage can look like bad data: name the damage
+                    self.verify()
+                raise
 
     def load_into(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -54,6 +55,7 @@ class Column:
         return pa.field(self.name, self.type, nullable=self.nullable)
 
 
+@cache  # called for every struct field of every value the Python path converts
 def camel(snake: str) -> str:
     """The protobuf JSON name of a snake_case field: ``tax_id`` -> ``taxId``."""
     head, *rest = snake.split("_")

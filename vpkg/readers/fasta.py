@@ -1,15 +1,20 @@
 """FASTA members (``genomic.fna``, ``cds.fna``, ``protein.faa``) -> sequence tables.
 
 The member is read in large blocks (without copying them when the stream hands out its own
-chunks, see `vpkg.container.inflate`); record starts are found with ``memchr``-fast single-byte
-searches, each sequence loses its line breaks in one C-level ``replace``, and the batch's
-sequences are joined straight into the data buffer of an Arrow ``large_string`` array. A
-batch closes at ``batch_size`` records or `MAX_BATCH_BYTES` of sequence, whichever comes
-first, so memory stays bounded whatever the member size.
+chunks, see `vpkg.container.inflate`) and cut into runs of whole records. ``genomic.fna``
+runs are parsed with array operations per block (`vpkg.readers.fasta_blocks`), and batches
+are slices of them; a run whose headers need stripping is read record by record
+(`genome_unit_table`, the exact path the block parser is tested against). For the feature
+tables, record starts are found with ``memchr``-fast single-byte searches, each sequence
+loses its line breaks in one C-level ``replace``, and the batch's sequences are joined
+straight into the data buffer of an Arrow ``large_string`` array; their batches close at
+``batch_size`` records or `MAX_BATCH_BYTES` of sequence. Memory stays bounded whatever the
+member size.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from array import array
 from collections.abc import Iterator
@@ -34,7 +39,15 @@ _RANGES = re.compile(r"c?\d+-\d+(?:,c?\d+-\d+)*")
 _NL, _GT = 10, 62  # b"\n", b">"
 
 
-def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+def _blocks(stream: IO[bytes]) -> Iterator[bytes | bytearray]:
+    """The member in blocks. A plain file is read into one reused buffer (fresh 8 MiB
+    buffers cost a page fault per 4 KiB on first touch); the caller must be done with a
+    block before it asks for the next one."""
+    if type(stream) in (io.BufferedReader, io.FileIO):
+        buffer = bytearray(BLOCK)
+        while n := stream.readinto(buffer):
+            yield buffer if n == BLOCK else bytes(buffer[:n])
+        return
     read = getattr(stream, "read1", None) or stream.read
     while block := read(BLOCK):
         yield block
@@ -57,7 +70,7 @@ def _units(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, int]]:
         else:
             first = _next_start(block, 1, len(block))
         if first == -1:
-            carry.append(block)
+            carry.append(bytes(block) if isinstance(block, bytearray) else block)
             carried += len(block)
             if carried > MAX_RECORD_BYTES:
                 raise FormatError(
@@ -74,7 +87,8 @@ def _units(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, int]]:
         last = _last_start(block, first)
         if last > first:
             yield block, first, last
-        carry = [b"", memoryview(block)[last:]]
+        rest = memoryview(block)[last:]  # a reused buffer is overwritten: copy the rest
+        carry = [b"", bytes(rest) if isinstance(block, bytearray) else rest]
         carried = len(block) - last
     if len(carry) > 1:
         record = b"".join(carry)
@@ -193,20 +207,38 @@ def _split_header(text: str, where: str) -> tuple[str, str | None]:
 
 
 def genome_batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Batches of ``genome_sequences``: accession, description, sequence, length."""
+    """Batches of ``genome_sequences``: accession, description, sequence, length.
+
+    Each block of whole records is parsed by `vpkg.readers.fasta_blocks` (array operations
+    per block); a block whose headers it cannot take as they are is read record by record
+    (`genome_unit_table`). Batches are slices of the blocks, of at most ``batch_size`` rows.
+    """
+    from vpkg.readers.fasta_blocks import genome_table
+
+    for buf, start, end in _units(stream, where):
+        table = genome_table(buf, where, start, end)
+        if table is None:
+            table = genome_unit_table(buf, start, end, where)
+        for batch in table.to_batches():
+            for offset in range(0, batch.num_rows, batch_size):
+                yield batch.slice(offset, batch_size)
+
+
+def genome_unit_table(buf: bytes, start: int, end: int, where: str) -> pa.Table:
+    """The rows of whole records ``buf[start:end]``, record by record (the exact path)."""
     target = schema("genome_sequences")
-    for records in _batches(stream, where, batch_size):
-        heads = [_split_header(_decode_header(h, where), where) for h, _ in records]
-        sequences, lengths = _sequence_array([s for _, s in records], where)
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array([a for a, _ in heads], pa.string()),
-                pa.array([d for _, d in heads], pa.string()),
-                sequences,
-                lengths,
-            ],
-            schema=target,
-        )
+    records = list(_records(buf, start, end))
+    heads = [_split_header(_decode_header(h, where), where) for h, _ in records]
+    sequences, lengths = _sequence_array([s for _, s in records], where)
+    return pa.Table.from_arrays(
+        [
+            pa.array([a for a, _ in heads], pa.string()),
+            pa.array([d for _, d in heads], pa.string()),
+            sequences,
+            lengths,
+        ],
+        schema=target,
+    )
 
 
 def parse_id(identifier: str) -> tuple[str, list[dict] | None]:

@@ -14,8 +14,11 @@ the block is read without tokens.
 
 A value's text is taken up to the first closing bracket after its key. A value is
 therefore eligible only if it holds no container of its own kind (a list of objects, an
-object of scalars and lists); when a bracket inside a string cuts a text short, the text
-is not valid JSON and is refused.
+object of scalars and lists). A bracket inside a string (a virus named
+``... B-[Thailand:2007]``) cuts the text inside that string, which is then not valid JSON:
+the text is extended to the next closing bracket, up to `MAX_CUTS` times. A text extended
+past the value's real end is not valid JSON either (data follows the value), so the first
+text that parses is the value.
 """
 
 from __future__ import annotations
@@ -30,8 +33,13 @@ from vpkg.schema import Column
 #: At most this many distinct texts, or this many bytes of them, are remembered per value.
 MAX_TEXTS = 50_000
 MAX_TEXT_BYTES = 64 << 20
-#: A value is worth a token while each distinct text is seen this many times on average.
-MIN_REPEAT = 4
+#: A value is worth a token while each distinct text is seen this many times on average
+#: (learning a text through the Python path costs about as much as parsing it a few times).
+MIN_REPEAT = 8
+
+
+#: Brackets inside the strings of one value that are stepped over to find its end.
+MAX_CUTS = 8
 
 
 class _Refused(Exception):
@@ -66,6 +74,9 @@ class ValueCodec:
         self._values: dict[tuple, pa.Array] | None = None
         self._seen = 0
         self.active = True
+        #: the columns with paths from the record holding only the value (see `_learn`)
+        self._wrapped = [Column(c.name, c.type, (key, *c.path), "", c.absent, (), c.nullable)
+                         for c in columns]
 
     def encode(self, block: bytes) -> bytes | None:
         """``block`` with every value replaced by its token; None if a text is refused.
@@ -90,6 +101,13 @@ class ValueCodec:
                     self.active = False
                     return block
                 token = self._learn(part[:end])
+                for _ in range(MAX_CUTS):  # a bracket inside a string cut the text short
+                    if token is not None:
+                        break
+                    end = part.find(closer, end + 1)
+                    if end == -1:
+                        return None
+                    token = get(part[:end]) or self._learn(part[:end])
                 if token is None:
                     return None
             append(token)
@@ -123,12 +141,11 @@ class ValueCodec:
             value = json.loads(opener + text + closer, object_pairs_hook=_pairs)
         except (ValueError, RecursionError, _Refused):
             return None
-        if not _valid_unicode(value):
+        # an unpaired surrogate can only come from a \ud800-\udfff escape (as in parse_line)
+        if (b"\\ud" in text or b"\\uD" in text) and not _valid_unicode(value):
             return None
         record = {self.key: value}
-        wrapped = [Column(c.name, c.type, (self.key, *c.path), "", c.absent, (), c.nullable)
-                   for c in self.columns]
-        row = extract(record, wrapped)
+        row = extract(record, self._wrapped)
         if record:  # something would be left for extra: the Python path must read it
             return None
         token = b'"%s":%d' % (self.key.encode(), len(self._rows))

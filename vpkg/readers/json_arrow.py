@@ -30,6 +30,7 @@ import pyarrow.json as pj
 
 from vpkg.readers.interning import ValueCodec
 from vpkg.readers.jsonl import _MISSING, convert
+from vpkg.readers.unknown_keys import extra_texts
 from vpkg.schema import Column, camel
 
 #: pyarrow.json's own block size (a report block is parsed in one piece, on one thread).
@@ -150,17 +151,31 @@ class NativeReport:
         """
         if self.plain is None:
             return None
-        if encoded is not None:
-            data, schema, values = encoded
-            table = self._read(data, schema, lines)
-            return None if table is None else self._output(table, values)
-        table = self._read(block, self.plain, lines)
-        return None if table is None else self._output(table, {})
+        data, schema, values = encoded if encoded is not None else (block, self.plain, {})
+        table = self._read(data, schema, lines)
+        if table is None:
+            return None
+        extra = None
+        known = schema.names
+        if table.num_columns == len(schema):
+            if table.schema != schema:  # a key the schema does not know inside an object
+                return None
+        else:  # top-level keys the schema does not know: kept in extra
+            unknown = [n for n in table.column_names if n not in known]
+            if table.select(known).schema != schema:
+                return None
+            extra = extra_texts(table, unknown, block.split(b"\n", lines)[:lines])
+            if extra is None:
+                return None
+            table = table.select(known)
+        return self._output(table, values, extra)
 
     def _read(self, data: bytes, schema: pa.Schema, lines: int) -> pa.Table | None:
         if schema is self.plain and not _screen(data):
             return None
-        options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+        if lines * 64 > len(data) and data.count(b'"accession":') < lines:
+            return None  # short lines without an accession ({}): refused without parsing
+        options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
         try:
             table = pj.read_json(pa.BufferReader(data), read_options=self._options,
                                  parse_options=options)
@@ -170,7 +185,8 @@ class NativeReport:
             return None
         return table if table.num_rows == lines else None
 
-    def _output(self, table: pa.Table, values: dict) -> pa.Table | None:
+    def _output(self, table: pa.Table, values: dict,
+                extra: pa.Array | None = None) -> pa.Table | None:
         rows = table.num_rows
         for name in table.column_names:
             column = table.column(name)
@@ -179,7 +195,8 @@ class NativeReport:
         arrays = []
         for column in self.columns:
             if not column.path:
-                arrays.append(pa.nulls(rows, column.type))
+                arrays.append(extra if extra is not None and column.name == "extra"
+                              else pa.nulls(rows, column.type))
                 continue
             container, codec = self._token_of.get(column.name, (None, None))
             if codec in values:
@@ -225,11 +242,24 @@ def _has_empty_struct(array: pa.ChunkedArray) -> bool:
     return any(pa.types.is_struct(c.type) and _has_empty_struct(c) for c in children)
 
 
+#: Dates that Arrow's cast reads as the Python path does (``date.fromisoformat`` of the first
+#: ten characters, followed by nothing or midnight UTC); year 0 is refused by Python only.
+_PLAIN_DATE = r"^(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-\d\d-\d\d(?:T00:00:00Z)?$"
+
+
 def _dates(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
     """date32 of the strings, or None if any needs the Python path (a time, a bad date).
 
-    Each distinct text is converted once, by the Python path's own `convert`.
+    Plain ``YYYY-MM-DD`` texts are cast by Arrow (which refuses a day that does not exist,
+    as Python does); when some text is not plain, each distinct text is converted once by
+    the Python path's own `convert`.
     """
+    plain = pc.match_substring_regex(array, _PLAIN_DATE)
+    if pc.all(plain).as_py() is not False:
+        try:
+            return pc.cast(pc.utf8_slice_codeunits(array, 0, 10), pa.date32())
+        except pa.ArrowInvalid:
+            pass
     distinct = array.unique()
     days = []
     for text in distinct.to_pylist():

@@ -220,8 +220,9 @@ def write_tsv(
     sql += f" ORDER BY {', '.join(ORDER_COLUMNS)}"
     _check(views, sql)
     names = fields if names_header and fields else [f.header for f in chosen]
-    return write_lines(views.reader(sql, batch_rows, "reading genomes failed"), out,
-                       "\t".join(names) if header else None)
+    with views.reading("reading genomes failed"):
+        return write_lines(views.reader(sql, batch_rows, "reading genomes failed"), out,
+                           "\t".join(names) if header else None)
 
 
 def _check(views: Views, sql: str) -> None:

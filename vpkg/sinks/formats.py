@@ -135,8 +135,9 @@ def write_views(
         for table, sql in plans:
             name = table + (SEQUENCE_TABLES[table][0] if fmt == "fasta" else SUFFIXES[fmt])
             metadata = _metadata(sources, table, where)
-            rows = _write(views, table, sql, staging / name, fmt, compression_level, metadata,
-                          fasta.line_width)
+            with views.reading(f"reading {table} failed"):
+                rows = _write(views, table, sql, staging / name, fmt, compression_level,
+                              metadata, fasta.line_width)
             done.append(Exported(table, out / name, rows))
         for item in done:
             os.replace(staging / item.path.name, item.path)

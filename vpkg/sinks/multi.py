@@ -24,13 +24,14 @@ so that a query joining tables can restore file order (`ORDER_COLUMNS`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpkg.container import is_duckdb_file
-from vpkg.errors import ParameterError
+from vpkg.errors import ParameterError, VpkgError
 from vpkg.schema import schema
 from vpkg.sinks.duckdb_common import duckdb_message, quote, reraise
 from vpkg.sources import BATCH_SIZE
@@ -144,6 +145,17 @@ class Views:
                 reraise(exc, self.streams, doing, query=False)
 
         return pa.RecordBatchReader.from_batches(source.schema, batches())
+
+    @contextlib.contextmanager
+    def reading(self, doing: str):
+        """Around the consumption of `reader`: a package's error raised inside a stream that
+        pyarrow passed on as an ``ArrowInvalid`` is raised as itself (as by `reraise`)."""
+        try:
+            yield
+        except VpkgError:
+            raise
+        except Exception as exc:
+            reraise(exc, self.streams, doing, query=False)
 
     def close(self) -> None:
         self.con.close()
