@@ -47,6 +47,8 @@ class TableSpec:
         The column a newer record is recognised by in the warehouse (None: no version).
     fasta
         Whether the member is FASTA (merged by concatenating records).
+    genome_keyed
+        Whether the table's ``accession`` is its genome's (it joins ``genomes`` on it).
     """
 
     name: str
@@ -58,6 +60,7 @@ class TableSpec:
     key: tuple[str, ...] = ()
     version: str | None = None
     fasta: bool = False
+    genome_keyed: bool = False
 
     @property
     def usual_member(self) -> str:
@@ -74,21 +77,29 @@ TABLES: dict[str, TableSpec] = {
                   key=("accession",), version="update_date"),
         TableSpec("genome_sequences", "genomic.fna", "GENOMIC_NUCLEOTIDE_FASTA",
                   "genome sequence", "GENOME_SEQUENCE_COLUMNS",
-                  "vpkg.readers.fasta:genome_batches", key=("accession",), fasta=True),
+                  "vpkg.readers.fasta:genome_batches", key=("accession",), fasta=True,
+                  genome_keyed=True),
         TableSpec("cds_sequences", "cds.fna", "CDS_NUCLEOTIDE_FASTA", "CDS sequence",
                   "CDS_SEQUENCE_COLUMNS", "vpkg.readers.fasta:cds_batches", key=("id",),
-                  fasta=True),
+                  fasta=True, genome_keyed=True),
         TableSpec("protein_sequences", "protein.faa", "PROTEIN_FASTA", "protein sequence",
                   "PROTEIN_SEQUENCE_COLUMNS", "vpkg.readers.fasta:protein_batches",
                   key=("id",), fasta=True),
         TableSpec("annotations", "annotation_report.jsonl", "ANNOTATION_REPORT",
                   "annotated CDS (gene fields repeated; a gene without CDS gives one row with "
-                  "null CDS fields)", "ANNOTATION_COLUMNS", "vpkg.readers.annotation:batches"),
+                  "null CDS fields)", "ANNOTATION_COLUMNS", "vpkg.readers.annotation:batches",
+                  genome_keyed=True),
         TableSpec("biosamples", "biosample_report.jsonl", "BIOSAMPLE_REPORT", "BioSample",
                   "BIOSAMPLE_COLUMNS", "vpkg.readers.biosample:batches",
                   key=("accession",), version="last_updated"),
     ]
 }
+
+
+#: The tables whose ``accession`` is a genome accession, in registry order.
+GENOME_KEYED = tuple(t.name for t in TABLES.values() if t.genome_keyed)
+#: The FASTA tables, in registry order.
+FASTA_TABLES = tuple(t.name for t in TABLES.values() if t.fasta)
 
 
 def spec(table: str) -> TableSpec:

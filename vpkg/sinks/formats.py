@@ -35,16 +35,17 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from vpkg.errors import ParameterError, VpkgError
-from vpkg.schema import TABLES, schema
+from vpkg.schema import schema
 from vpkg.sinks.duckdb_common import quote
 from vpkg.sinks.fasta import LINE_WIDTH, write_fasta
 from vpkg.sinks.lines import delimited_header, delimited_sql, ndjson_sql, write_lines
 from vpkg.sinks.parquet import Exported, output_dir, write_parquet_file
 from vpkg.sinks.selection import select_sql
+from vpkg.tables import FASTA_TABLES, TABLES
 
 if TYPE_CHECKING:  # pragma: no cover
     from vpkg.sinks.multi import Views
@@ -54,8 +55,8 @@ SUFFIXES = {"parquet": ".parquet", "tsv": ".tsv", "csv": ".csv", "ndjson": ".ndj
 #: The sequence tables: FASTA suffix, and the column that was the header's first word.
 #: Rows per batch of text lines fetched from DuckDB (a few MB of text each).
 LINE_ROWS = 8192
-SEQUENCE_TABLES = {"genome_sequences": (".fna", "accession"), "cds_sequences": (".fna", "id"),
-                   "protein_sequences": (".faa", "id")}
+SEQUENCE_TABLES = {t: (PurePosixPath(TABLES[t].file_name).suffix, TABLES[t].key[0])
+                   for t in FASTA_TABLES}
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from vpkg.errors import ParameterError, VpkgError
 from vpkg.schema import schema
+from vpkg.tables import GENOME_KEYED
 
 if TYPE_CHECKING:  # pragma: no cover
     from vpkg.sources import Source
@@ -52,9 +53,6 @@ PLAIN_COLUMNS = ("sequence",)
 COLLECTION_YEAR = "collection_year"
 #: The folder of null partition values: ``<column>-__null__``.
 NULL_FOLDER = "__null__"
-#: Tables whose ``accession`` is a genome accession: they can take a partition value
-#: from their genome.
-GENOME_LINKED = ("genome_sequences", "cds_sequences", "annotations")
 #: Tables written at once when each is one file (see `_write_files_at_once`).
 TABLE_THREADS = 2
 #: Partitioned writes keep at most this many files open (more partitions start new files).
@@ -264,7 +262,7 @@ def _partition_plan(table: str, column: str | None, genomes: Source | None) -> _
         return _Partition(column, column)
     if column == COLLECTION_YEAR and "collection_date" in names:
         return _Partition(column, "collection_date")
-    if table in GENOME_LINKED and column in schema("genomes").names and genomes is not None:
+    if table in GENOME_KEYED and column in schema("genomes").names and genomes is not None:
         _check_plain("genomes", column)
         return _Partition(column, None, lookup=True)
     return None

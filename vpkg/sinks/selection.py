@@ -5,7 +5,8 @@
 * the table's own columns (every column of its view, read at run time, so new columns
   work without a change here), plus the derived columns of `DERIVED`;
 * ``where``, any DuckDB predicate. For the tables that hold a genome accession
-  (`GENOME_KEYED`), a predicate that does not bind on the table alone, and ``columns``, may
+  (`vpkg.tables.GENOME_KEYED`), a predicate that does not bind on the table alone, and
+  ``columns``, may
   also use every ``genomes`` column the table lacks: the table is then joined with
   ``genomes`` on ``accession`` (and on the package, for several packages), its own columns
   winning. ``protein_sequences`` reach their genome through ``annotations`` (the record
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 from vpkg.errors import ParameterError
 from vpkg.sinks.duckdb_common import duckdb_message, quote
 from vpkg.sinks.multi import ORDER_COLUMNS, ordered_name
+from vpkg.tables import GENOME_KEYED
 
 if TYPE_CHECKING:  # pragma: no cover
     from vpkg.sinks.multi import Views
@@ -43,7 +45,6 @@ DERIVED: dict[str, tuple[str, str]] = {
     "accession_unversioned": ("accession", r"regexp_replace(t.accession, '\.[0-9]+$', '')"),
 }
 #: Tables whose ``accession`` is a genome accession: ``where`` may use genomes columns.
-GENOME_KEYED = ("genome_sequences", "cds_sequences", "annotations")
 
 
 def select_sql(
