@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpkg.errors import DownloadError, ParameterError, VpkgError
+from vpkg.fetch.params import INCLUDE
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -46,15 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from vpkg.fetch.params import DownloadRequest
     from vpkg.fetch.session import RetryPolicy
 
-#: ``include`` words -> (download parameter, NCBI value); as `vpkg download --include`.
-INCLUDE = {
-    "genome": ("include_sequence", "GENOME"),
-    "cds": ("include_sequence", "CDS"),
-    "protein": ("include_sequence", "PROTEIN"),
-    "none": ("include_sequence", "NONE"),
-    "annotation": ("aux_report", "ANNOTATION"),
-    "biosample": ("aux_report", "BIOSAMPLE_REPORT"),
-}
 DEFAULT_CHUNK = 1000
 
 

@@ -12,15 +12,6 @@ import sys
 
 from vpkg.errors import ParameterError
 
-# --include word -> (download() parameter, NCBI value)
-INCLUDE = {
-    "genome": ("include_sequence", "GENOME"),
-    "cds": ("include_sequence", "CDS"),
-    "protein": ("include_sequence", "PROTEIN"),
-    "none": ("include_sequence", "NONE"),
-    "annotation": ("aux_report", "ANNOTATION"),
-    "biosample": ("aux_report", "BIOSAMPLE_REPORT"),
-}
 # download() parameter -> the flag that sets it, for error messages
 FLAGS = {
     "accessions": "ACCESSION/--inputfile",
@@ -142,6 +133,8 @@ def parse_include(text: str) -> dict[str, list[str]]:
     Sequence types not named are not downloaded: ``--include annotation`` alone gives the
     data report and the annotation report, with ``include_sequence=NONE``.
     """
+    from vpkg.fetch.params import INCLUDE  # here: `vpkg --help` loads no HTTP library
+
     chosen: dict[str, list[str]] = {"include_sequence": [], "aux_report": []}
     for word in text.split(","):
         key = word.strip().lower()

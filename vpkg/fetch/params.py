@@ -39,6 +39,16 @@ DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # NCBI: "The 'GET' version of download is limited by the size of the GET URL (2KB)"
 GET_URL_LIMIT = 2000
 
+#: ``--include`` words -> (download parameter, NCBI value), for `vpkg download` and `vpkg sync`.
+INCLUDE = {
+    "genome": ("include_sequence", "GENOME"),
+    "cds": ("include_sequence", "CDS"),
+    "protein": ("include_sequence", "PROTEIN"),
+    "none": ("include_sequence", "NONE"),
+    "annotation": ("aux_report", "ANNOTATION"),
+    "biosample": ("aux_report", "BIOSAMPLE_REPORT"),
+}
+
 
 @dataclass(frozen=True)
 class DownloadRequest:
