@@ -7,8 +7,10 @@ of the records were updated on each of the 7 days before the last sync (so the l
 holds 3.5% of the taxon, as in steady state); then 0.5% more are updated today. The script
 counts the HTTP requests and the response bytes the server sent for
 
-* the daily sync (ACCESSIONS_ONLY listings: the whole taxon, the lag window and the records
-  since the cursor; then the download of the changed records), and
+* the daily sync (ACCESSIONS_ONLY listings of the lag window and of the records since the
+  cursor; the whole taxon listed, or only counted between full listings (the default,
+  ``--full-listing-days 7``; ``0`` lists in full every day); then the download of the
+  changed records), and
 * a full re-download (``GET /virus/taxon/{taxon}/genome/download``, one zip).
 
 Computed: the same costs for ``--target`` records (default 1,000,000), scaling each
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -96,6 +99,8 @@ def main() -> None:
                     help="real records to clone")
     ap.add_argument("--divergence", type=float, default=0.001,
                     help="share of bases substituted in each clone")
+    ap.add_argument("--full-listing-days", type=int, default=7,
+                    help="as for vpkg sync: 0 lists the whole taxon on every run")
     ap.add_argument("--gzip", action="store_true",
                     help="the stand-in gzips report pages (whether NCBI does is not known)")
     args = ap.parse_args()
@@ -115,7 +120,8 @@ def main() -> None:
         touch(world, per_day, 0)
         result = {}
         sync_req, sync_bytes, sync_s = measure(server, lambda: result.update(
-            r=vpkg.sync(db, taxon, progress=False, lag_days=args.lag_days)))
+            r=vpkg.sync(db, taxon, progress=False, lag_days=args.lag_days,
+                        full_listing_days=args.full_listing_days)))
         r = result["r"]
         pages = server.requests[-sync_req:]
         listing = [q for q in pages if q.path.endswith("/dataset_report") or q.path.endswith(
@@ -125,22 +131,25 @@ def main() -> None:
     server.stop()
 
     # split the sync's bytes into its parts (the server's request log gives each body size)
-    part_bytes = {"accessions": 0, "window": 0, "download": 0}
+    part_bytes = {"accessions": 0, "count": 0, "window": 0, "download": 0}
     for q in server.requests[-(sync_req + full_req):-full_req]:
         if q.path.endswith("/genome/download"):
             part_bytes["download"] += q.sent
         elif "filter.updated_since" in q.raw_target:
             part_bytes["window"] += q.sent  # the lag window and the records since the cursor
+        elif parse_qs(urlsplit(q.raw_target).query).get("page_size") == ["1"]:
+            part_bytes["count"] += q.sent  # one page of one record: the same at any size
         else:
             part_bytes["accessions"] += q.sent
     window = per_day * (args.lag_days + 1)
     scale = args.target / args.records
     t_changed = round(args.target * args.changed)
     t_window = t_changed * (args.lag_days + 1)
-    t_sync_bytes = (part_bytes["accessions"] * scale
+    t_sync_bytes = (part_bytes["accessions"] * scale + part_bytes["count"]
                     + part_bytes["window"] / (window + per_day) * (t_window + t_changed)
                     + part_bytes["download"] / max(1, r.added + r.updated) * t_changed)
-    t_sync_req = (math.ceil(args.target / 1000) + math.ceil(t_window / 1000)
+    listing_req = math.ceil(args.target / 1000) if r.listed_in_full else 1  # or the count
+    t_sync_req = (listing_req + math.ceil(t_window / 1000)
                   + 2 * math.ceil(t_changed / 1000))  # + the listing since the cursor, chunks
     t_full_bytes = full_bytes * scale
     t_full_req = 1
@@ -149,7 +158,8 @@ def main() -> None:
         return (req / rate + nbytes * 8 / (args.mbit * 1e6)) / 60
 
     print(f"source {args.source}, divergence {args.divergence:g}, report pages "
-          f"{'gzip-encoded' if args.gzip else 'uncompressed'}")
+          f"{'gzip-encoded' if args.gzip else 'uncompressed'}, taxon "
+          f"{'listed in full' if r.listed_in_full else 'counted (no full listing)'}")
     print(f"measured at {args.records:,} records ({per_day} changed today, {window} in the "
           f"{args.lag_days}-day window); sync: {r}")
     print(f"  sync: {sync_req} requests, {sync_bytes:,} bytes ({part_bytes}), {sync_s:.1f} s "

@@ -214,7 +214,10 @@ def test_sync_follows_the_world_run_after_run(world, ncbi, policy, tmp_path):
     world.downloads.clear()
     shallow = sync(db, policy, lag_days=1, dry_run=True)
     assert shallow.updated == 1  # a one-day lag misses the update dated 3 days back
-    third = sync(db, policy)
+    # a withdrawal and a late record cancel out in the scope's count: only a full listing
+    # sees both on the day they happen (test_count_check_* covers the default)
+    third = sync(db, policy, full_listing_days=0)
+    assert third.listed_in_full
     assert (third.added, third.updated, third.withdrawn, third.unchanged) == (2, 2, 2, 17)
     assert downloaded(world) == sorted(["MH481856.1", bumped, "PQ336778.1", "NC_015045.1"])
     assert_equals_world(db, world)
@@ -235,6 +238,67 @@ def test_sync_follows_the_world_run_after_run(world, ncbi, policy, tmp_path):
     assert rows(db, "SELECT accession FROM withdrawn_genomes") == [("FJ944023.1",)]
     assert str(fourth).startswith(f"sync taxon {GEMINI}: 1 added (1 restored), 0 updated, "
                                   "0 withdrawn, 21 unchanged; ")
+
+
+def test_count_check_lists_in_full_only_when_the_count_says_so(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    late = world.withdraw("PQ336778.1")
+    assert sync(db, policy).listed_in_full  # a first run lists in full
+
+    quiet = sync(db, policy)  # nothing changed: the count (21) proves it
+    assert not quiet.listed_in_full and quiet.unchanged == 21
+
+    # a version bump: the window shows FJ944023.2, so FJ944023.1 is taken as superseded and
+    # the count agrees; no full listing
+    bumped = world.bump("FJ944023.1", day(0))
+    bump = sync(db, policy)
+    assert not bump.listed_in_full
+    assert (bump.added, bump.withdrawn) == (1, 1)
+    assert rows(db, "SELECT accession FROM withdrawn_genomes") == [("FJ944023.1",)]
+    assert bumped in {r[0] for r in rows(db, "SELECT accession FROM genomes")}
+    assert_equals_world(db, world)
+
+    # a withdrawal outside the window: the count drops, the scope is listed in full
+    world.withdraw("HM585445.1")
+    gone = sync(db, policy)
+    assert gone.listed_in_full and gone.withdrawn == 1
+    assert_equals_world(db, world)
+
+    # a record that appears late with an old updateDate: the count rises
+    world.add(late)
+    came = sync(db, policy)
+    assert came.listed_in_full and came.added == 1
+    assert_equals_world(db, world)
+
+
+def test_count_check_blind_spot_is_closed_by_the_next_full_listing(world, ncbi, policy,
+                                                                   tmp_path):
+    db = tmp_path / "wh.duckdb"
+    late = world.withdraw("PQ336778.1")
+    sync(db, policy)
+    # the same day, one record withdrawn and one appearing late: the count is unchanged
+    world.withdraw("HM585445.1")
+    world.add(late)
+    missed = sync(db, policy)
+    assert not missed.listed_in_full
+    live = {r[0] for r in rows(db, "SELECT accession FROM genomes")}
+    assert "HM585445.1" in live and "PQ336778.1" not in live  # not seen yet
+    # a week later, the full listing finds both
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE sync_scopes SET full_listed_at = full_listed_at - INTERVAL 7 DAY")
+    con.close()
+    weekly = sync(db, policy)
+    assert weekly.listed_in_full and (weekly.added, weekly.withdrawn) == (1, 1)
+    assert_equals_world(db, world)
+    # --full-listing-days 0 lists in full on every run
+    assert sync(db, policy, full_listing_days=0).listed_in_full
+
+
+def test_a_scope_of_several_taxa_is_always_listed_in_full(world, ncbi, policy, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    sync(db, policy, taxon=[GEMINI, CIRCO])
+    again = sync(db, policy, taxon=[GEMINI, CIRCO])
+    assert again.listed_in_full and again.added == 0  # taxa may overlap: counts do not add
 
 
 def test_scope_never_touches_other_records(world, ncbi, policy, tmp_path):
@@ -325,6 +389,9 @@ def test_cli_sync_prints_one_summary_line(world, ncbi, tmp_path):
         (["--taxon", "Nosuchvirus"], "unknown taxon 'Nosuchvirus'?"),
         (["--taxon", GEMINI, "--include", "none,genome"], "'none' cannot be combined"),
         (["--taxon", GEMINI, "--lag-days", "-1"], "lag_days must be a whole number"),
+        (["--taxon", GEMINI, "--full-listing-days", "-2"],
+         "full_listing_days must be a whole number of at least 0, not -2 (option "
+         "--full-listing-days)"),
         (["--taxon", GEMINI, "--usa-state", "XX"], "usa_state: 'XX' is not"),
     ],
 )
@@ -407,14 +474,15 @@ def test_a_listing_that_changes_while_paging_changes_nothing(world, ncbi, policy
     sync(db, policy)
     served = world.page
 
-    def page(*args, **kwargs):
-        answer = served(*args, **kwargs)
-        world.records.pop("NC_015045.1", None)  # gone after the first page was served
+    def page(taxon, accessions, filters, params):
+        answer = served(taxon, accessions, filters, params)
+        if not filters.get("updated_since"):  # the full listing
+            world.records.pop("NC_015045.1", None)  # gone after its first page was served
         return answer
 
     world.page = page
     with pytest.raises(DownloadError, match="changed while paging"):
-        sync(db, policy)
+        sync(db, policy, full_listing_days=0)
     assert rows(db, "SELECT count(*) FROM withdrawn_genomes") == [(0,)]
     assert rows(db, "SELECT count(*) FROM genomes WHERE accession = 'NC_015045.1'") == [(1,)]
 
@@ -470,9 +538,10 @@ def test_an_interrupted_update_run_resumes_without_downloading_again(world, ncbi
     for acc in changed:
         world.update(acc, day(0), isolate={"name": "resequenced"})
     world.downloads.clear()
-    # 3 pages of the taxon, 2 of the window (12 records), 1 of the records since the cursor
-    # (none: dated today, before the last run's start), chunk 1; chunk 2 refused
-    ncbi.script(*[ok()] * 7, error(400, "Invalid argument provided"))
+    # 2 pages of the window (12 records), 1 of the records since the cursor (none: dated
+    # today, before the last run's start), the count of the taxon (it matches: no full
+    # listing), chunk 1; chunk 2 refused
+    ncbi.script(*[ok()] * 5, error(400, "Invalid argument provided"))
     with pytest.raises(DownloadError, match="chunk 2 of 2 failed"):
         sync(db, policy)
     first_chunk = world.downloads[0]

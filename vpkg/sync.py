@@ -58,6 +58,8 @@ class SyncResult:
     members downloaded again because their report changed; ``withdrawn``: members NCBI no
     longer lists; ``unchanged``: the other members still listed. ``bytes`` counts listing
     pages and packages received, ``requests`` every HTTP request (retries included).
+    ``listed_in_full``: whether every accession of the scope was listed (otherwise a count
+    showed that only the lag window changed).
     """
 
     scope: str
@@ -71,6 +73,7 @@ class SyncResult:
     bytes: int = 0
     requests: int = 0
     chunks: int = 0
+    listed_in_full: bool = True
     dry_run: bool = False
     download: list[str] = field(default_factory=list, repr=False)
 
@@ -95,6 +98,7 @@ def sync(
     *,
     include: str | Iterable[str] = "genome",
     lag_days: int = 7,
+    full_listing_days: int = 7,
     dry_run: bool = False,
     host: str | int | None = None,
     geo_location: str | None = None,
@@ -125,6 +129,10 @@ def sync(
     lag_days
         Records updated up to this many days before the last run are listed again (NCBI
         shows records up to about a week after their update date).
+    full_listing_days
+        List every accession of the scope at least this often (days); in between, one count
+        request checks that nothing outside the lag window changed, and a full listing
+        follows only when it did. ``0``: list in full on every run.
     dry_run
         List, compare and report what would change; download and write nothing.
     host, geo_location, usa_state, pangolin_classification, complete_only, refseq_only,
@@ -159,6 +167,7 @@ def sync(
     taxa = _taxa(taxon)
     words = _include(include)
     lag = _whole("lag_days", lag_days, 0)
+    full_every = _whole("full_listing_days", full_listing_days, 0)
     chunk = _whole("chunk_size", chunk_size, 1)
     if not isinstance(dry_run, bool):
         raise ParameterError(f"dry_run must be True or False, not {dry_run!r}", "dry_run")
@@ -177,7 +186,8 @@ def sync(
                        sort_keys=True)
     path = _db_path(db)
     run = _Run(
-        path=path, taxa=taxa, filters=listing_filters, scope=scope, lag=lag, chunk=chunk,
+        path=path, taxa=taxa, filters=listing_filters, scope=scope, lag=lag,
+        full_every=full_every, chunk=chunk,
         page_size=page_size, download_request=download_request, dry_run=dry_run,
         progress=progress, base=resolve_base_url(base_url), key=resolve_api_key(api_key),
         policy=retry_policy,
@@ -266,6 +276,25 @@ def report_rows(records: list[dict]) -> pa.Table:
                                  schema("genomes"))
 
 
+def superseded(accessions: set[str], newer: set[str]) -> set[str]:
+    """The accessions of which ``newer`` holds a higher version.
+
+    >>> sorted(superseded({"FJ944023.1", "MH481856.1"}, {"FJ944023.2"}))
+    ['FJ944023.1']
+    """
+    latest: dict[str, int] = {}
+    for acc in newer:
+        stem, _, version = acc.rpartition(".")
+        if stem and version.isdigit():
+            latest[stem] = max(latest.get(stem, 0), int(version))
+    out = set()
+    for acc in accessions:
+        stem, _, version = acc.rpartition(".")
+        if stem in latest and version.isdigit() and int(version) < latest[stem]:
+            out.add(acc)
+    return out
+
+
 @dataclass
 class _Run:
     path: Path
@@ -273,6 +302,7 @@ class _Run:
     filters: dict
     scope: str
     lag: int
+    full_every: int
     chunk: int
     page_size: int
     download_request: DownloadRequest
@@ -368,19 +398,20 @@ class _Run:
                               "WHERE scope = ?", [scope]).fetchall()
             cursor = row[0][0] if row else None
 
-        listed = self._list_accessions()
-        self.result.listed = len(listed)
-        if not listed and active:
-            raise DownloadError(
-                f"{self.result.scope}: NCBI lists no records for this scope, which holds "
-                f"{len(active):,}; nothing was withdrawn (if the taxon really is empty now, "
-                "sync into a new --db)")
         # records dated after the last run's start, and the lag window: what is in the window
         # now but was not at the last planned run was updated, or published late, since
         # (the window reaches back from the last run's start, so runs skipped are covered)
         start = cursor if cursor is not None else self.started
         window = self._list_accessions(start - dt.timedelta(days=self.lag), "window")
         recent = self._list_accessions(cursor, "updated") if cursor is not None else set()
+        listed = self._scope_listing(con, active | pending, window)
+        self.result.listed = len(listed)
+        self.result.listed_in_full = self.full_listing
+        if not listed and active:
+            raise DownloadError(
+                f"{self.result.scope}: NCBI lists no records for this scope, which holds "
+                f"{len(active):,}; nothing was withdrawn (if the taxon really is empty now, "
+                "sync into a new --db)")
         last_window = self._set(con, "SELECT accession FROM sync_window WHERE scope = ?",
                                 [scope]) if self._has(con, "sync_window") else set()
         changed = (recent | (window - last_window)) & active & listed
@@ -415,6 +446,39 @@ class _Run:
         if self.dry_run:
             return
         self._commit_plan(con, restore, adopt, download, pending, new)
+
+    def _scope_listing(self, con, before: set[str], window: set[str]) -> set[str]:
+        """Every accession of the scope: listed in full, or derived when a count proves it.
+
+        The records outside the lag window change only by withdrawals and by records that
+        appear late with an old update date; both change the scope's count. So, between full
+        listings (at most ``full_listing_days`` apart), the scope is taken to be the last
+        run's records, less those the window shows superseded by a new version, plus the
+        window, when NCBI's count of the scope (one request) equals that set's size. Any
+        other count, a scope of several taxa (they may overlap), or a first run: listed in
+        full. A withdrawal and a late record on the same day cancel out in the count; the
+        next full listing finds both.
+        """
+        self.full_listing = True
+        if before and len(self.taxa) == 1 and not self._full_listing_due(con):
+            from vpkg.fetch.listing import count_reports, make_query
+
+            query = make_query(self.taxa[0], returned_content="ACCESSIONS_ONLY",
+                               page_size=self.page_size, **self.filters)
+            counted = count_reports(self.client, query, self.stats)
+            derived = (before - superseded(before, window)) | window
+            if counted == len(derived):
+                self.full_listing = False
+                return derived
+        return self._list_accessions()
+
+    def _full_listing_due(self, con) -> bool:
+        from vpkg.sinks.syncstate import full_listed_at
+
+        if self.full_every == 0:
+            return True
+        last = full_listed_at(con, self.scope)
+        return last is None or self.started - last >= dt.timedelta(days=self.full_every)
 
     def _list_accessions(self, updated_since=None, what: str = "listing") -> set[str]:
         """Accessions of the scope (updated since ``updated_since``, when given)."""
@@ -589,6 +653,9 @@ class _Run:
             finished = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             con.execute("UPDATE sync_scopes SET cursor = ?, last_run_at = ? WHERE scope = ?",
                         [self.started, finished, self.scope])
+            if self.full_listing:
+                con.execute("UPDATE sync_scopes SET full_listed_at = ? WHERE scope = ?",
+                            [self.started, self.scope])
             r = self.result
             con.execute("INSERT INTO sync_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [self.scope, self.started, finished, r.listed, r.added, r.updated,

@@ -16,6 +16,7 @@ FLAGS = {
     "db": "--db",
     "include": "--include",
     "lag_days": "--lag-days",
+    "full_listing_days": "--full-listing-days",
     "chunk_size": "--chunk-size",
     "host": "--host",
     "geo_location": "--geo-location",
@@ -54,6 +55,11 @@ def register(subparsers) -> None:
     p.add_argument("--lag-days", type=int, default=7, metavar="N",
                    help="list records updated up to N days before the last run again "
                    "(default: 7)")
+    p.add_argument("--full-listing-days", type=int, default=7, metavar="N",
+                   help="list every accession of the scope at least every N days; in "
+                   "between, one count request shows whether anything outside the lag window "
+                   "changed, and only then is the scope listed in full; 0: on every run "
+                   "(default: 7)")
     p.add_argument("--chunk-size", type=int, default=1000, metavar="N",
                    help="accessions per download request; each chunk is committed on its own "
                    "(default: 1000)")
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = sync(
             args.db, args.taxon, include=args.include, lag_days=args.lag_days,
+            full_listing_days=args.full_listing_days,
             dry_run=args.dry_run, host=args.host, geo_location=args.geo_location,
             usa_state=args.usa_state, pangolin_classification=args.lineage,
             complete_only=args.complete_only, refseq_only=args.refseq,

@@ -224,6 +224,29 @@ def iter_reports(
             )
 
 
+def count_reports(
+    client: Client, query: ReportQuery, stats: ListingStats | None = None
+) -> int | None:
+    """How many records ``query`` lists: the ``total_count`` of a one-record page.
+
+    One small request, where listing everything takes one page per 1000 records. ``None``
+    when NCBI's page carries no ``total_count`` (the caller then lists in full).
+
+    Raises
+    ------
+    DownloadError
+        As `iter_reports` (an unknown taxon says so).
+    """
+    stats = stats if stats is not None else ListingStats()
+    if len(query.parts()) > 1:
+        return None
+    page = _page(client, replace(query, page_size=1), None, stats, True)
+    total = page.get("total_count")
+    if isinstance(total, bool) or not isinstance(total, int | str):
+        return None
+    return int(total) if str(total).isdigit() else None
+
+
 def _page(
     client: Client, query: ReportQuery, token: str | None, stats: ListingStats, first: bool
 ) -> dict:

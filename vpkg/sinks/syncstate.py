@@ -6,8 +6,9 @@ Tables (all created by `prepare`, which also migrates a warehouse written by an 
   (DATE): rows of records NCBI stopped listing. Rows move there, never get deleted; a
   record that comes back moves back (`restore`).
 * ``sync_scopes``: one row per scope (taxa + filters + include), with its ``cursor``, the
-  start time of its last finished run, and ``planned_at``, the start of the last run whose
-  plan was committed (its changes are loaded, or waiting in ``sync_pending``).
+  start time of its last finished run, ``planned_at``, the start of the last run whose
+  plan was committed (its changes are loaded, or waiting in ``sync_pending``), and
+  ``full_listed_at``, the start of the last finished run that listed every accession.
 * ``sync_members``: the accessions of each scope, ``active`` or ``withdrawn``; ``adopted``
   marks records that were already in the warehouse when the scope first listed them and
   that it did not download. Rows move to ``withdrawn_*`` only for records some scope
@@ -48,7 +49,7 @@ _STATE = {
     "vpkg_warehouse": "key VARCHAR PRIMARY KEY, value VARCHAR",
     "sync_scopes": "scope VARCHAR PRIMARY KEY, taxa VARCHAR[], filters VARCHAR, "
                    "include VARCHAR, cursor TIMESTAMP, planned_at TIMESTAMP, created_at TIMESTAMP, "
-                   "last_run_at TIMESTAMP",
+                   "last_run_at TIMESTAMP, full_listed_at TIMESTAMP",
     "sync_members": "scope VARCHAR, accession VARCHAR, status VARCHAR, adopted BOOLEAN, "
                     "since DATE, PRIMARY KEY (scope, accession)",
     "sync_pending": "scope VARCHAR, accession VARCHAR, PRIMARY KEY (scope, accession)",
@@ -102,6 +103,9 @@ def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int
     if found == SCHEMA_VERSION and _STATE.keys() <= existing_tables(con):
         create_tables(con)  # checks the six tables' columns
         _check_withdrawn(con, where)
+        # added within layout 2 (older vpkg ignore it): when the scope was last listed whole
+        con.execute(f"ALTER TABLE {_db(con)}.main.sync_scopes ADD COLUMN IF NOT EXISTS "
+                    "full_listed_at TIMESTAMP")
         return found
     con.begin()
     try:
@@ -122,6 +126,18 @@ def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int
         con.rollback()
         raise
     return found
+
+
+def full_listed_at(con: duckdb.DuckDBPyConnection, scope: str) -> dt.datetime | None:
+    """When a finished run of ``scope`` last listed every accession (``None``: never)."""
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'sync_scopes' "
+        "AND database_name = current_database() AND schema_name = 'main'").fetchall()}
+    if "full_listed_at" not in columns:
+        return None
+    row = con.execute("SELECT full_listed_at FROM sync_scopes WHERE scope = ?",
+                      [scope]).fetchall()
+    return row[0][0] if row else None
 
 
 def _check_withdrawn(con, where: str) -> None:
