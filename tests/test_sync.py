@@ -365,6 +365,19 @@ def test_an_older_warehouse_is_migrated(world, ncbi, policy, tmp_path):
     assert_equals_world(db, world)
 
 
+def test_a_layout_2_warehouse_without_full_listed_at_lists_in_full_once(world, ncbi, policy,
+                                                                         tmp_path):
+    db = tmp_path / "wh.duckdb"
+    sync(db, policy)
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE sync_scopes DROP COLUMN full_listed_at")  # as vpkg wrote it before
+    con.close()
+    assert sync(db, policy, dry_run=True).listed_in_full  # read-only: no column, no error
+    assert sync(db, policy).listed_in_full
+    assert rows(db, "SELECT full_listed_at IS NOT NULL FROM sync_scopes") == [(True,)]
+    assert not sync(db, policy).listed_in_full
+
+
 # ---- the command line -------------------------------------------------------------------
 def cli(*argv, env=None, **kw):
     full = {**os.environ, "NCBI_API_KEY": "", **(env or {})}

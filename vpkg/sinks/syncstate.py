@@ -103,9 +103,7 @@ def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int
     if found == SCHEMA_VERSION and _STATE.keys() <= existing_tables(con):
         create_tables(con)  # checks the six tables' columns
         _check_withdrawn(con, where)
-        # added within layout 2 (older vpkg ignore it): when the scope was last listed whole
-        con.execute(f"ALTER TABLE {_db(con)}.main.sync_scopes ADD COLUMN IF NOT EXISTS "
-                    "full_listed_at TIMESTAMP")
+        _add_full_listed_at(con)
         return found
     con.begin()
     try:
@@ -119,6 +117,7 @@ def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int
         for name, columns in _STATE.items():
             if name not in tables:
                 con.execute(f"CREATE TABLE {db}.main.{name} ({columns})")
+        _add_full_listed_at(con)
         con.execute(f"INSERT OR REPLACE INTO {db}.main.vpkg_warehouse VALUES "
                     f"('schema_version', '{SCHEMA_VERSION}')")
         con.commit()
@@ -126,6 +125,12 @@ def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int
         con.rollback()
         raise
     return found
+
+
+def _add_full_listed_at(con) -> None:
+    """``sync_scopes.full_listed_at`` came within layout 2 (an older vpkg ignores it)."""
+    con.execute(f"ALTER TABLE {_db(con)}.main.sync_scopes ADD COLUMN IF NOT EXISTS "
+                "full_listed_at TIMESTAMP")
 
 
 def full_listed_at(con: duckdb.DuckDBPyConnection, scope: str) -> dt.datetime | None:
