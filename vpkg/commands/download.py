@@ -10,23 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vpkg.commands import filters
 from vpkg.errors import ParameterError
 
 # download() parameter -> the flag that sets it, for error messages
 FLAGS = {
+    **filters.FLAGS,
     "accessions": "ACCESSION/--inputfile",
     "include_sequence": "--include",
     "aux_report": "--include",
-    "host": "--host",
-    "geo_location": "--geo-location",
-    "usa_state": "--usa-state",
-    "pangolin_classification": "--lineage",
-    "released_since": "--released-after",
     "updated_since": "--updated-after",
     "taxons": "--taxon",
     "taxon": "--taxon",
     "dest": "--filename",
-    "api_key": "--api-key",
 }
 
 
@@ -47,15 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--include", default="genome", metavar="LIST",
                    help="comma-separated: genome, cds, protein, annotation, biosample, none "
                    "(default: genome)")
-    p.add_argument("--refseq", action="store_true", help="limit to RefSeq genomes")
-    p.add_argument("--annotated", action="store_true", help="limit to annotated genomes")
-    p.add_argument("--complete-only", action="store_true",
-                   help="limit to complete sequences, as defined by the submitter")
-    p.add_argument("--host", metavar="H", help="host taxid or name, e.g. 9606 or 'Homo sapiens'")
-    p.add_argument("--geo-location", metavar="G", help="continent or country, e.g. USA, Asia")
-    p.add_argument("--usa-state", metavar="XX", help="two-letter U.S. state code, e.g. CA")
-    p.add_argument("--lineage", metavar="L", help="SARS-CoV-2 Pango lineage, e.g. LP.8.1")
-    p.add_argument("--released-after", metavar="DATE", help="released on or after YYYY-MM-DD")
+    filters.add_arguments(p)
     p.add_argument("--updated-after", metavar="DATE", help="updated on or after YYYY-MM-DD")
     p.add_argument("--taxon", action="append", metavar="T",
                    help="without accessions: download this taxon (taxid or name); with "
@@ -93,14 +81,7 @@ def run(args: argparse.Namespace) -> int:
     log_to_stderr(args.quiet, args.verbose)
     params = {
         **parse_include(args.include),
-        "refseq_only": args.refseq,
-        "annotated_only": args.annotated,
-        "complete_only": args.complete_only,
-        "host": args.host,
-        "geo_location": args.geo_location,
-        "usa_state": args.usa_state,
-        "pangolin_classification": args.lineage,
-        "released_since": args.released_after,
+        **filters.values(args),
         "updated_since": args.updated_after,
         "taxons": args.taxon,
         "use_psg": True if args.use_psg else None,

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import argparse
 
+from vpkg.commands import filters
 from vpkg.errors import ParameterError
 
 # sync() parameter -> the flag that sets it, for error messages
 FLAGS = {
+    **filters.FLAGS,
     "taxon": "--taxon",
     "db": "--db",
     "include": "--include",
     "lag_days": "--lag-days",
     "full_listing_days": "--full-listing-days",
     "chunk_size": "--chunk-size",
-    "host": "--host",
-    "geo_location": "--geo-location",
-    "usa_state": "--usa-state",
-    "pangolin_classification": "--lineage",
-    "released_since": "--released-after",
-    "api_key": "--api-key",
     "base_url": "$VPKG_BASE_URL",
 }
 
@@ -44,14 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--include", default="genome", metavar="LIST",
                    help="comma-separated: genome, cds, protein, annotation, biosample, none "
                    "(default: genome)")
-    p.add_argument("--host", metavar="H", help="host taxid or name, e.g. 9606")
-    p.add_argument("--geo-location", metavar="G", help="continent or country, e.g. USA")
-    p.add_argument("--usa-state", metavar="XX", help="two-letter U.S. state code, e.g. CA")
-    p.add_argument("--lineage", metavar="L", help="SARS-CoV-2 Pango lineage, e.g. LP.8.1")
-    p.add_argument("--complete-only", action="store_true", help="complete sequences only")
-    p.add_argument("--refseq", action="store_true", help="RefSeq genomes only")
-    p.add_argument("--annotated", action="store_true", help="annotated genomes only")
-    p.add_argument("--released-after", metavar="DATE", help="released on or after YYYY-MM-DD")
+    filters.add_arguments(p)
     p.add_argument("--lag-days", type=int, default=7, metavar="N",
                    help="list records updated up to N days before the last run again "
                    "(default: 7)")
@@ -77,11 +66,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = sync(
             args.db, args.taxon, include=args.include, lag_days=args.lag_days,
-            full_listing_days=args.full_listing_days,
-            dry_run=args.dry_run, host=args.host, geo_location=args.geo_location,
-            usa_state=args.usa_state, pangolin_classification=args.lineage,
-            complete_only=args.complete_only, refseq_only=args.refseq,
-            annotated_only=args.annotated, released_since=args.released_after,
+            full_listing_days=args.full_listing_days, dry_run=args.dry_run,
+            **filters.values(args),
             api_key=args.api_key, progress=False if args.no_progressbar else None,
             chunk_size=args.chunk_size,
         )
