@@ -493,6 +493,14 @@ def test_existing_table_with_other_columns_is_refused(tmp_path):
     con.close()
     with pytest.raises(vpkg.ParameterError, match="'genomes' does not have vpkg's columns"):
         vpkg.load(HANTA, db)
+    vpkg.load(HANTA, tmp_path / "other.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute(f"DROP TABLE genomes; ATTACH '{tmp_path / 'other.duckdb'}' AS other; "
+                "CREATE TABLE mine AS SELECT * FROM other.genomes; DETACH other; "
+                "CREATE VIEW genomes AS SELECT * FROM mine")
+    con.close()
+    with pytest.raises(vpkg.ParameterError, match="view 'genomes' has no table 'genomes_base'"):
+        vpkg.load(HANTA, db)
 
 
 def test_load_into_an_open_connection(tmp_path):

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -402,24 +403,27 @@ def insert_rows(run: Callable[[str], Any], db: str, table: str, relation: str,
                 where: str = "", order: str = "", exclude: tuple[str, ...] = ()) -> int:
     """Insert the rows of ``relation`` (alias ``i``) picked by ``where`` into ``table``.
 
-    Columns go by name, without those of ``exclude``. For ``genomes``, lineage lists missing
-    from ``genome_lineages`` are added to it and the rows get their ids. ``run(sql)`` runs a
-    statement. Returns the number of rows inserted.
+    Columns go by name, without those of ``exclude``; ``relation`` names a table or view. For
+    ``genomes``, lineage lists missing from ``genome_lineages`` are added to it and the rows
+    get their ids. ``run(sql)`` runs a statement. Returns the number of rows inserted.
     """
     columns = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
+    source = f"{relation} i"
     if table == "genomes":
         lineages = f"{db}.main.{LINEAGES}"
         listed = ", ".join(f"i.{c}" for c in LINEAGE_COLUMNS)
         run(f"""INSERT INTO {lineages}
             SELECT (SELECT coalesce(max(lineage_id), 0) FROM {lineages})
                    + row_number() OVER (ORDER BY lineage), lineage
-            FROM (SELECT DISTINCT unnest([{listed}]) AS lineage FROM {relation} i {where})
-            WHERE lineage IS NOT NULL AND lineage NOT IN (SELECT lineage FROM {lineages})""")
-        ids = ", ".join(f"(SELECT l.lineage_id FROM {lineages} l WHERE l.lineage = i.{c}) "
-                        f"AS {c}_id" for c in LINEAGE_COLUMNS)
-        columns = f"* EXCLUDE ({', '.join((*exclude, *LINEAGE_COLUMNS))}), {ids}"
+            FROM (SELECT unnest([{listed}]) AS lineage FROM {relation} i {where}
+                  EXCEPT SELECT lineage FROM {lineages})
+            WHERE lineage IS NOT NULL""")
+        ids = ", ".join(f"{c}.lineage_id AS {c}_id" for c in LINEAGE_COLUMNS)
+        columns = f"i.* EXCLUDE ({', '.join((*exclude, *LINEAGE_COLUMNS))}), {ids}"
+        source += "".join(f" LEFT JOIN {lineages} {c} ON {c}.lineage = i.{c}"
+                            for c in LINEAGE_COLUMNS)
     target = f"{db}.main.{stored_name(table)}"
-    cursor = run(f"INSERT INTO {target} BY NAME SELECT {columns} FROM {relation} i {where} "
+    cursor = run(f"INSERT INTO {target} BY NAME SELECT {columns} FROM {source} {where} "
                  f"{order}")
     return int(cursor.fetchall()[0][0])
 
@@ -471,11 +475,11 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     existing = existing_tables(con)
     db = _db(con)
     for table in TABLES:
-        columns = _duckdb_columns(con, table)
+        columns = _duckdb_columns(table)
         if table in existing:
             _check_columns(con, db, table, [(name, typ) for name, typ, _ in columns])
             if table == "genomes" and GENOMES_BASE not in existing:
-                _convert_genomes(con, db, columns)
+                _convert_genomes(con, db, columns)  # layout 1 or 2
             continue
         if table == "genomes":
             _create_genomes(con, db, columns)
@@ -490,7 +494,7 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE {db}.main.packages ({defs})")
 
 
-def _create_genomes(con, db: str, columns: list[tuple[str, str, bool]]) -> None:
+def _create_genomes(con, db: str, columns: tuple[tuple[str, str, bool], ...]) -> None:
     """``genomes_base``, ``genome_lineages``, the ``genomes`` view over them, the version."""
     defs, select, joins = [], [], []
     for name, typ, nullable in columns:
@@ -513,8 +517,14 @@ def _create_genomes(con, db: str, columns: list[tuple[str, str, bool]]) -> None:
                 f"VALUES ('schema_version', '{SCHEMA_VERSION}')")
 
 
-def _convert_genomes(con, db: str, columns: list[tuple[str, str, bool]]) -> None:
+def _convert_genomes(con, db: str, columns: tuple[tuple[str, str, bool], ...]) -> None:
     """Turn a ``genomes`` table (layout 1 or 2) into the view over its stored rows."""
+    if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'genomes' "
+                   "AND database_name = current_database() AND schema_name = 'main'"
+                   ).fetchall()[0][0]:
+        raise ParameterError(
+            f"the database's view 'genomes' has no table {GENOMES_BASE!r} behind it; load "
+            "into a new database file, or drop that view", parameter="db")
     con.execute(f"ALTER TABLE {db}.main.genomes RENAME TO {_T}old_genomes")
     _create_genomes(con, db, columns)
     insert_rows(con.execute, db, "genomes", f"{db}.main.{_T}old_genomes")
@@ -538,16 +548,17 @@ def _compression(table: str, column: str) -> str:
     return " USING COMPRESSION zstd" if column in ZSTD_COLUMNS else ""
 
 
-def _duckdb_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
-    """(name, DuckDB type, nullable) of each column of a table, from its Arrow schema."""
-    source = f"{_T}schema_{table}"
-    con.register(source, schema(table).empty_table())
-    try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    finally:
-        con.unregister(source)
+@functools.cache
+def _duckdb_columns(table: str) -> tuple[tuple[str, str, bool], ...]:
+    """(name, DuckDB type, nullable) of each column of a table, from its Arrow schema (once
+    per process: every load checks the tables)."""
+    import duckdb
+
     arrow = schema(table)
-    return [(r[0], r[1], arrow.field(r[0]).nullable) for r in rows]
+    with duckdb.connect() as con:
+        con.register("empty", arrow.empty_table())
+        rows = con.execute("DESCRIBE SELECT * FROM empty").fetchall()
+    return tuple((r[0], r[1], arrow.field(r[0]).nullable) for r in rows)
 
 
 def _check_columns(con, db: str, table: str, expected: list[tuple[str, str]]) -> None:
