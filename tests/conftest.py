@@ -61,3 +61,28 @@ def leaves(obj, prefix=()):
 @pytest.fixture(params=REAL, ids=[p.stem for p in REAL])
 def real_zip(request) -> Path:
     return request.param
+
+
+#: The primary keys vpkg gave the warehouse tables before layout version 3.
+OLD_KEYS = {"genomes": ("accession",), "genome_sequences": ("accession",),
+            "cds_sequences": ("id",), "protein_sequences": ("id",), "annotations": (),
+            "biosamples": ("accession",)}
+
+
+def older_layout(db: Path) -> None:
+    """Rewrite a warehouse ``vpkg load`` made into the layout of vpkg before layout version 3
+    without sync (version 1): ``genomes`` a table, primary keys, no ``vpkg_warehouse``."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    for table, key in OLD_KEYS.items():
+        columns = con.execute(f"DESCRIBE {table}").fetchall()
+        defs = [f'"{c[0]}" {c[1]}' for c in columns]
+        if key:
+            defs.append(f"PRIMARY KEY ({', '.join(key)})")
+        con.execute(f"CREATE TABLE old_{table} ({', '.join(defs)})")
+        con.execute(f"INSERT INTO old_{table} SELECT * FROM {table}")
+        con.execute(f"DROP {'VIEW' if table == 'genomes' else 'TABLE'} {table}")
+        con.execute(f"ALTER TABLE old_{table} RENAME TO {table}")
+    con.execute("DROP TABLE genomes_base; DROP TABLE genome_lineages; DROP TABLE vpkg_warehouse")
+    con.close()

@@ -260,7 +260,7 @@ def test_warehouse_report(tmp_path):
     expected = expected_header([ROTA, HANTA])
     assert {k: page.figures[k] for k in expected} == expected
     assert page.figures["verified"] == "n/a"
-    assert page.figures["members"] == "7"  # six tables and packages
+    assert page.figures["members"] == "8"  # six tables, packages and vpkg_warehouse
     assert page.chart_ids == [*CHARTS, "loads", "sync-runs"]
     loads = page.specs["loads"]["data"]["values"]
     assert [v["genomes"] for v in loads if v["kind"] == "new"] == [

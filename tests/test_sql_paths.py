@@ -62,7 +62,7 @@ def test_a_warehouse_is_opened_read_only_with_its_own_tables(tmp_path):
     child = run_cli("sql", str(db), "SELECT file FROM packages ORDER BY file", "--format", "csv")
     assert sorted(Path(f).name for f in child.stdout.split()[1:]) == sorted(
         [REAL[0].name, REAL[1].name])
-    child = run_cli("sql", str(db), "DELETE FROM genomes")
+    child = run_cli("sql", str(db), "DELETE FROM genome_sequences")
     assert child.returncode == 1 and child.stderr.count("\n") == 1
     assert "read-only" in child.stderr
     assert "Traceback" not in child.stderr

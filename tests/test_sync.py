@@ -20,6 +20,7 @@ import zipfile
 
 import duckdb
 import pytest
+from conftest import older_layout
 from ncbi_server import (  # noqa: F401  (fixtures)
     drop,
     error,
@@ -357,11 +358,14 @@ def test_dry_run_downloads_and_writes_nothing(world, ncbi, policy, tmp_path):
 
 def test_an_older_warehouse_is_migrated(world, ncbi, policy, tmp_path):
     db = tmp_path / "old.duckdb"
-    vpkg.load(WORLD / "Begomovirus_jeskei.zip", db, progress=False)  # layout 1: no sync tables
+    vpkg.load(WORLD / "Begomovirus_jeskei.zip", db, progress=False)
+    older_layout(db)  # layout 1: no sync tables, genomes a table
     assert rows(db, "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'sync_%'") \
         == [(0,)]
     sync(db, policy)
-    assert rows(db, "SELECT value FROM vpkg_warehouse") == [("2",)]
+    assert rows(db, "SELECT value FROM vpkg_warehouse") == [("3",)]
+    assert rows(db, "SELECT table_type FROM information_schema.tables "
+                    "WHERE table_name = 'genomes'") == [("VIEW",)]
     assert_equals_world(db, world)
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import CONSTRUCTED, REAL, build_zip, zip_members
+from conftest import CONSTRUCTED, REAL, build_zip, older_layout, zip_members
 
 import vpkg
 
-#: The primary key of each warehouse table, as docs/warehouse.md gives them (annotations has
-#: none: it is replaced per accession).
+#: The key of each warehouse table, as docs/warehouse.md gives them (annotations has none: it
+#: is replaced per accession). The load keeps one row per key; there is no index.
 KEYS = {"genomes": ("accession",), "genome_sequences": ("accession",), "cds_sequences": ("id",),
         "protein_sequences": ("id",), "annotations": (), "biosamples": ("accession",)}
 TABLES = list(KEYS)
@@ -101,8 +101,9 @@ def altered(src: Path, dst: Path, accession: str, *, date: str, geo: str | None 
 def snapshot(db: Path) -> dict[str, list]:
     """Every row of every warehouse table, sorted (``packages`` without ``loaded_at``)."""
     con = duckdb.connect(str(db), read_only=True)
-    try:
-        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    try:  # genomes is a view
+        names = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables").fetchall()}
         shot = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
                 for t in TABLES if t in names}
         if "packages" in names:
@@ -147,22 +148,45 @@ def test_load_real_package_rows_and_values(real_zip, tmp_path):
                     len(seqs), None)]
 
 
-def test_tables_have_the_contract_columns_and_keys(tmp_path):
+def test_tables_have_the_contract_columns_and_no_index(tmp_path):
     db = tmp_path / "wh.duckdb"
     vpkg.load(ALL, db)
     con = duckdb.connect(str(db), read_only=True)
     pkg = vpkg.open_package(ALL)
-    for table in TABLES:
-        arrow = con.sql(f"SELECT * FROM {table}").to_arrow_table()
-        assert arrow.schema.names == pkg.table(table).schema.names
-        for column in KEYS[table]:
-            assert con.sql(f"SELECT count(*) = count(DISTINCT {column}) FROM {table}"
-                           ).fetchall() == [(True,)]
+    for table in TABLES:  # the columns and DuckDB types of the package's own tables
+        arrow = pkg.table(table)  # noqa: F841  (read by DuckDB's replacement scan)
+        assert [r[:2] for r in con.sql(f"DESCRIBE {table}").fetchall()] == [
+            r[:2] for r in duckdb.sql("DESCRIBE SELECT * FROM arrow").fetchall()]
     assert [r[0] for r in con.execute("DESCRIBE packages").fetchall()] == PACKAGES_COLUMNS
     constraints = con.sql("SELECT table_name FROM duckdb_constraints() "
                           "WHERE constraint_type = 'PRIMARY KEY'").fetchall()
-    assert {r[0] for r in constraints} == {t for t, k in KEYS.items() if k}
+    assert {r[0] for r in constraints} == {"vpkg_warehouse"}
+    # genomes is a view; its lineage lists are stored once each
+    assert con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall() == [
+        ("genomes",)]
+    reports = records(zip_members(ALL)[REPORT])
+    lineages = {json.dumps(r[k]["lineage"], sort_keys=True)
+                for r in reports for k in ("host", "virus") if "lineage" in r.get(k, {})}
+    assert con.sql("SELECT count(*) FROM genome_lineages").fetchall() == [(len(lineages),)]
+    assert con.sql("SELECT value FROM vpkg_warehouse").fetchall() == [("3",)]
     con.close()
+
+
+def test_one_row_per_key_after_reloads_and_a_newer_version(tmp_path):
+    """Without primary keys, the load alone keeps one row per key."""
+    first = records(zip_members(ALL)[REPORT])[0]["accession"]
+    newer = altered(ALL, tmp_path / "newer.zip", first, date="2031-01-01T00:00:00Z",
+                    geo="Chile")
+    once, db = tmp_path / "once.duckdb", tmp_path / "wh.duckdb"
+    vpkg.load(ALL, once)
+    vpkg.load([ALL, newer], db)
+    vpkg.load([ALL, newer], db, force=True)
+    for table, key in KEYS.items():
+        column = f"({key[0]})" if key else "(accession, gene_index, cds_index)"
+        sql = f"SELECT count(*), count(DISTINCT {column}) FROM {table}"
+        (count, distinct), = query(db, sql)
+        assert count == distinct == query(once, sql)[0][0] > 0, table
+    assert query(db, "SELECT accession FROM genomes WHERE geo_location = 'Chile'") == [(first,)]
 
 
 def test_constructed_package_joins_in_the_warehouse(tmp_path):
@@ -432,12 +456,50 @@ def test_killed_load_leaves_the_previous_state(tmp_path, hook):
     assert query(db, "SELECT DISTINCT geo_location FROM genomes") == [("Killed",)]
 
 
+def test_a_warehouse_of_an_older_vpkg_is_converted(tmp_path):
+    """A ``genomes`` table (layout 1 or 2) becomes the view over stored rows and lineages,
+    in the first load's transaction, with every row kept."""
+    db, fresh = tmp_path / "old.duckdb", tmp_path / "fresh.duckdb"
+    vpkg.load(HANTA, db)
+    older_layout(db)
+    assert query(db, "SELECT table_type FROM information_schema.tables "
+                     "WHERE table_name = 'genomes'") == [("BASE TABLE",)]
+    vpkg.load(ALL, db)
+    vpkg.load([HANTA, ALL], fresh)
+    got, want = snapshot(db), snapshot(fresh)
+    assert got.pop("packages") == want.pop("packages")
+    assert got == want and len(got["genomes"]) == 14
+    assert query(db, "SELECT table_name, table_type FROM information_schema.tables "
+                     "WHERE table_name LIKE 'genome%' ORDER BY 1") == [
+        ("genome_lineages", "BASE TABLE"), ("genome_sequences", "BASE TABLE"),
+        ("genomes", "VIEW"), ("genomes_base", "BASE TABLE")]
+    assert query(db, "SELECT value FROM vpkg_warehouse") == [("3",)]
+
+
+def test_a_warehouse_of_a_newer_vpkg_is_refused(tmp_path):
+    db = tmp_path / "new.duckdb"
+    vpkg.load(HANTA, db)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE vpkg_warehouse SET value = '9'")
+    con.close()
+    with pytest.raises(vpkg.ParameterError, match="written by a newer vpkg .layout version 9"):
+        vpkg.load(ALL, db)
+
+
 def test_existing_table_with_other_columns_is_refused(tmp_path):
     db = tmp_path / "wh.duckdb"
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE genomes (accession VARCHAR, something INTEGER)")
     con.close()
     with pytest.raises(vpkg.ParameterError, match="'genomes' does not have vpkg's columns"):
+        vpkg.load(HANTA, db)
+    vpkg.load(HANTA, tmp_path / "other.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute(f"DROP TABLE genomes; ATTACH '{tmp_path / 'other.duckdb'}' AS other; "
+                "CREATE TABLE mine AS SELECT * FROM other.genomes; DETACH other; "
+                "CREATE VIEW genomes AS SELECT * FROM mine")
+    con.close()
+    with pytest.raises(vpkg.ParameterError, match="view 'genomes' has no table 'genomes_base'"):
         vpkg.load(HANTA, db)
 
 

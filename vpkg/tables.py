@@ -42,7 +42,8 @@ class TableSpec:
     reader
         ``module:function`` giving record batches: ``function(stream, where, batch_size)``.
     key
-        The warehouse primary key (empty: the table is replaced per accession).
+        The warehouse key, one row each, kept by the load (empty: the table is replaced per
+        accession).
     version
         The column a newer record is recognised by in the warehouse (None: no version).
     fasta

@@ -18,14 +18,15 @@ Tables (all created by `prepare`, which also migrates a warehouse written by an 
 * ``sync_window``: the accessions of the scope's lag window at its last planned run (a
   record that enters the window later was updated, or published late, since that run).
 * ``sync_runs``: one row per committed run, with its counts.
-* ``vpkg_warehouse``: ``schema_version`` of the layout (`SCHEMA_VERSION`).
+* ``vpkg_warehouse``: ``schema_version`` of the layout (`SCHEMA_VERSION`; `create_tables`
+  records it too).
 
 >>> import duckdb
 >>> con = duckdb.connect()
 >>> prepare(con)  # the layout found: 0, an empty database
 0
 >>> con.execute("SELECT value FROM vpkg_warehouse WHERE key = 'schema_version'").fetchall()
-[('2',)]
+[('3',)]
 """
 
 from __future__ import annotations
@@ -35,18 +36,24 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from vpkg.errors import ParameterError
-from vpkg.sinks.warehouse import _db, create_tables
+from vpkg.sinks.warehouse import (
+    SCHEMA_VERSION,
+    VERSION_TABLE,
+    _db,
+    check_version,
+    create_tables,
+    existing_tables,
+    insert_rows,
+    schema_version,
+    stored_name,
+)
 from vpkg.tables import TABLES
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-#: Version 1: the six tables and ``packages`` (``vpkg load`` before sync existed).
-#: Version 2: adds the ``withdrawn_*`` and ``sync_*`` tables and ``vpkg_warehouse``.
-SCHEMA_VERSION = 2
-
 _STATE = {
-    "vpkg_warehouse": "key VARCHAR PRIMARY KEY, value VARCHAR",
+    "vpkg_warehouse": VERSION_TABLE,
     "sync_scopes": "scope VARCHAR PRIMARY KEY, taxa VARCHAR[], filters VARCHAR, "
                    "include VARCHAR, cursor TIMESTAMP, planned_at TIMESTAMP, created_at TIMESTAMP, "
                    "last_run_at TIMESTAMP, full_listed_at TIMESTAMP",
@@ -60,38 +67,8 @@ _STATE = {
 }
 _TMP = "_vpkg_sync_acc"
 
-
-def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Names of the warehouse's own (non-temporary, ``main``) tables."""
-    return {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
-        "AND database_name = current_database() AND schema_name = 'main'").fetchall()}
-
-
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The warehouse's layout version: 0 empty, 1 written by ``vpkg load`` before sync."""
-    tables = existing_tables(con)
-    if "vpkg_warehouse" in tables:
-        row = con.execute(
-            "SELECT value FROM vpkg_warehouse WHERE key = 'schema_version'").fetchall()
-        if row and str(row[0][0]).isdigit():
-            return int(row[0][0])
-    return 1 if tables & ({"packages"} | set(TABLES)) else 0
-
-
-def check_version(con: duckdb.DuckDBPyConnection, where: str) -> int:
-    """The layout version, or a `ParameterError` when a newer vpkg wrote the warehouse."""
-    version = schema_version(con)
-    if version > SCHEMA_VERSION:
-        from vpkg.version import __version__
-
-        raise ParameterError(
-            f"{where}: this warehouse was written by a newer vpkg (layout version {version}; "
-            f"vpkg {__version__} knows up to {SCHEMA_VERSION}); upgrade vpkg "
-            "(pip install -U vpkg), or sync into another --db file",
-            parameter="db",
-        )
-    return version
+__all__ = ["SCHEMA_VERSION", "check_version", "existing_tables", "prepare", "restore",
+           "schema_version", "with_accessions", "withdraw"]
 
 
 def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int:
@@ -216,7 +193,8 @@ def withdraw(con: duckdb.DuckDBPyConnection, accessions: Iterable[str], day: dt.
                   "annotations", "genomes"):
         con.execute(f"INSERT INTO withdrawn_{table} SELECT *, ?::DATE FROM {table} "
                     f"WHERE {where[table]}", [day])
-        n = con.execute(f"DELETE FROM {table} WHERE {where[table]}").fetchall()[0][0]
+        n = con.execute(f"DELETE FROM {stored_name(table)} WHERE {where[table]}"
+                        ).fetchall()[0][0]
         if table == "genomes":
             moved = int(n)
     con.execute(f"DROP TABLE {_TMP}")
@@ -239,8 +217,8 @@ def restore(con: duckdb.DuckDBPyConnection, accessions: Iterable[str]) -> int:
                     f"withdrawn_{table} WHERE {where[table]} AND {key} NOT IN "
                     f"(SELECT {key} FROM {table})")
         back = f"{key} IN (SELECT {key} FROM _vpkg_sync_keys)"
-        n = con.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (withdrawn_on) "
-                        f"FROM withdrawn_{table} WHERE {back}").fetchall()[0][0]
+        n = insert_rows(con.execute, _db(con), table, f"withdrawn_{table}", f"WHERE {back}",
+                        exclude=("withdrawn_on",))
         if table == "genomes":
             restored = int(n)
         # a copy whose key is live already (loaded again meanwhile) stays in withdrawn_

@@ -1,7 +1,11 @@
 """A persistent DuckDB warehouse of packages: `load` upserts them, one transaction each.
 
-The warehouse holds the six tables with the contract's columns (created on first load, with
-primary keys where a table has a key) and a ``packages`` table, one row per load.
+The warehouse holds the six tables with the contract's columns (created on first load) and a
+``packages`` table, one row per load. ``genomes`` is a view: its rows are stored in
+``genomes_base``, where each lineage list is an id into ``genome_lineages`` (one row per
+distinct list), because DuckDB would store every genome's copy of the list. The tables have
+no primary-key indexes (each would cost about 50 bytes per key): the load keeps one row per
+key itself.
 
 Rules, for each package:
 
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -235,7 +240,7 @@ class _Load:
                      WHEN p.update_date IS NOT DISTINCT FROM s.update_date THEN 'same'
                      WHEN s.update_date IS NULL OR p.update_date > s.update_date THEN 'updated'
                      ELSE 'older' END AS outcome
-            FROM {_T}in_genomes p LEFT JOIN {self.wh('genomes')} s USING (accession)"""
+            FROM {_T}in_genomes p LEFT JOIN {self.wh(GENOMES_BASE)} s USING (accession)"""
         )
         self.sql(f"CREATE TEMP TABLE {_T}win AS SELECT accession FROM {_T}decision "
                  "WHERE outcome <> 'older'")
@@ -265,7 +270,7 @@ class _Load:
         if table not in self.held:
             return
         key = TABLES[table].key[0]
-        target = self.wh(table)
+        target = self.wh(stored_name(table))
         # sequence tables were copied in file order, which DuckDB keeps; sorting them again
         # would hold a second copy
         order = "" if table.endswith("_sequences") else f"ORDER BY {ORDINAL}"
@@ -280,14 +285,11 @@ class _Load:
             f"DELETE FROM {target} WHERE {key} IN (SELECT {key} FROM {_T}rows_{table} "
             f"WHERE _owner IN (SELECT accession FROM {_T}win))"
         )
-        inserted = self.count(
-            f"""INSERT INTO {target} BY NAME
-            SELECT * EXCLUDE ({ORDINAL}, _owner) FROM {_T}rows_{table} i
-            WHERE i._owner IN (SELECT accession FROM {_T}win)
+        where = f"""WHERE i._owner IN (SELECT accession FROM {_T}win)
                OR (NOT EXISTS (SELECT 1 FROM {_T}decision d WHERE d.accession = i._owner)
-                   AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = i.{key}))
-            {order}"""
-        )
+                   AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = i.{key}))"""
+        inserted = insert_rows(self.sql, self.db, table, f"{_T}rows_{table}", where, order,
+                               exclude=(ORDINAL, "_owner"))
         self._counted(table, inserted, deleted)
 
     def replace_proteins(self) -> None:
@@ -377,30 +379,156 @@ SELECT * FROM numbered QUALIFY _record = max(_record) OVER (PARTITION BY accessi
 # ---- the warehouse tables --------------------------------------------------------------------
 
 
+#: Version 1: the six tables and ``packages`` (``vpkg load`` before sync existed).
+#: Version 2: adds the ``withdrawn_*`` and ``sync_*`` tables and ``vpkg_warehouse``.
+#: Version 3: ``genomes`` is a view over ``genomes_base`` and ``genome_lineages``; the six
+#: tables have no primary keys. `create_tables` converts an older ``genomes`` table.
+SCHEMA_VERSION = 3
+
+#: The table of the layout version (``key`` ``schema_version``).
+VERSION_TABLE = "key VARCHAR PRIMARY KEY, value VARCHAR"
+
+GENOMES_BASE = "genomes_base"
+LINEAGES = "genome_lineages"
+#: The ``genomes`` columns stored as an id (``<column>_id``) into ``genome_lineages``.
+LINEAGE_COLUMNS = ("host_lineage", "virus_lineage")
+
+
+def stored_name(table: str) -> str:
+    """The table that stores the rows of warehouse table ``table`` (``genomes`` is a view)."""
+    return GENOMES_BASE if table == "genomes" else table
+
+
+def insert_rows(run: Callable[[str], Any], db: str, table: str, relation: str,
+                where: str = "", order: str = "", exclude: tuple[str, ...] = ()) -> int:
+    """Insert the rows of ``relation`` (alias ``i``) picked by ``where`` into ``table``.
+
+    Columns go by name, without those of ``exclude``; ``relation`` names a table or view. For
+    ``genomes``, lineage lists missing from ``genome_lineages`` are added to it and the rows
+    get their ids. ``run(sql)`` runs a statement. Returns the number of rows inserted.
+    """
+    columns = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
+    source = f"{relation} i"
+    if table == "genomes":
+        lineages = f"{db}.main.{LINEAGES}"
+        listed = ", ".join(f"i.{c}" for c in LINEAGE_COLUMNS)
+        run(f"""INSERT INTO {lineages}
+            SELECT (SELECT coalesce(max(lineage_id), 0) FROM {lineages})
+                   + row_number() OVER (ORDER BY lineage), lineage
+            FROM (SELECT unnest([{listed}]) AS lineage FROM {relation} i {where}
+                  EXCEPT SELECT lineage FROM {lineages})
+            WHERE lineage IS NOT NULL""")
+        ids = ", ".join(f"{c}.lineage_id AS {c}_id" for c in LINEAGE_COLUMNS)
+        columns = f"i.* EXCLUDE ({', '.join((*exclude, *LINEAGE_COLUMNS))}), {ids}"
+        source += "".join(f" LEFT JOIN {lineages} {c} ON {c}.lineage = i.{c}"
+                            for c in LINEAGE_COLUMNS)
+    target = f"{db}.main.{stored_name(table)}"
+    cursor = run(f"INSERT INTO {target} BY NAME SELECT {columns} FROM {source} {where} "
+                 f"{order}")
+    return int(cursor.fetchall()[0][0])
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the warehouse's own (non-temporary, ``main``) tables and views."""
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+        "AND database_name = current_database() AND schema_name = 'main' "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT temporary AND NOT internal "
+        "AND database_name = current_database() AND schema_name = 'main'").fetchall()}
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The warehouse's layout version: 0 empty, 1 written by ``vpkg load`` before sync
+    (recorded since version 3, also by ``vpkg load``)."""
+    tables = existing_tables(con)
+    if "vpkg_warehouse" in tables:
+        row = con.execute(
+            "SELECT value FROM vpkg_warehouse WHERE key = 'schema_version'").fetchall()
+        if row and str(row[0][0]).isdigit():
+            return int(row[0][0])
+    return 1 if tables & ({"packages"} | set(TABLES)) else 0
+
+
+def check_version(con: duckdb.DuckDBPyConnection, where: str) -> int:
+    """The layout version, or a `ParameterError` when a newer vpkg wrote the warehouse."""
+    version = schema_version(con)
+    if version > SCHEMA_VERSION:
+        from vpkg.version import __version__
+
+        raise ParameterError(
+            f"{where}: this warehouse was written by a newer vpkg (layout version {version}; "
+            f"vpkg {__version__} knows up to {SCHEMA_VERSION}); upgrade vpkg "
+            "(pip install -U vpkg), or use another database file",
+            parameter="db",
+        )
+    return version
+
+
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the missing warehouse tables; check that existing ones have vpkg's columns."""
-    existing = {
-        r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
-            "AND database_name = current_database() AND schema_name = 'main'"
-        ).fetchall()
-    }
+    """Create the missing warehouse tables; check that existing ones have vpkg's columns.
+
+    A ``genomes`` table (written by vpkg before layout version 3) is converted to the view
+    over ``genomes_base`` and ``genome_lineages``, keeping every row; the layout version is
+    then recorded. Run it inside a transaction to make the conversion atomic.
+    """
+    check_version(con, "the warehouse")
+    existing = existing_tables(con)
     db = _db(con)
     for table in TABLES:
-        columns = _duckdb_columns(con, table)
+        columns = _duckdb_columns(table)
         if table in existing:
             _check_columns(con, db, table, [(name, typ) for name, typ, _ in columns])
+            if table == "genomes" and GENOMES_BASE not in existing:
+                _convert_genomes(con, db, columns)  # layout 1 or 2
+            continue
+        if table == "genomes":
+            _create_genomes(con, db, columns)
             continue
         defs = [f"{quote(n)} {t}{_compression(table, n)}{'' if nullable else ' NOT NULL'}"
                 for n, t, nullable in columns]
-        if TABLES[table].key:
-            defs.append(f"PRIMARY KEY ({', '.join(TABLES[table].key)})")
         con.execute(f"CREATE TABLE {db}.main.{table} ({', '.join(defs)})")
     if "packages" in existing:
         _check_columns(con, db, "packages", [(n, t.split()[0]) for n, t in PACKAGES_COLUMNS])
     else:
         defs = ", ".join(f"{quote(n)} {t}" for n, t in PACKAGES_COLUMNS)
         con.execute(f"CREATE TABLE {db}.main.packages ({defs})")
+
+
+def _create_genomes(con, db: str, columns: tuple[tuple[str, str, bool], ...]) -> None:
+    """``genomes_base``, ``genome_lineages``, the ``genomes`` view over them, the version."""
+    defs, select, joins = [], [], []
+    for name, typ, nullable in columns:
+        if name in LINEAGE_COLUMNS:
+            defs.append(f"{quote(name + '_id')} INTEGER")
+            lineage_type = typ
+            select.append(f"{name}.lineage AS {quote(name)}")
+            joins.append(f"LEFT JOIN {LINEAGES} {name} ON {name}.lineage_id = g.{name}_id")
+        else:
+            defs.append(f"{quote(name)} {typ}{'' if nullable else ' NOT NULL'}")
+            select.append(f"g.{quote(name)}")
+    con.execute(f"CREATE TABLE {db}.main.{GENOMES_BASE} ({', '.join(defs)})")
+    con.execute(f"CREATE TABLE {db}.main.{LINEAGES} "
+                f"(lineage_id INTEGER NOT NULL, lineage {lineage_type} NOT NULL)")
+    # unqualified names: the view works under any name the database is attached as
+    con.execute(f"CREATE VIEW {db}.main.genomes AS SELECT {', '.join(select)} "
+                f"FROM {GENOMES_BASE} g {' '.join(joins)}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {db}.main.vpkg_warehouse ({VERSION_TABLE})")
+    con.execute(f"INSERT OR REPLACE INTO {db}.main.vpkg_warehouse "
+                f"VALUES ('schema_version', '{SCHEMA_VERSION}')")
+
+
+def _convert_genomes(con, db: str, columns: tuple[tuple[str, str, bool], ...]) -> None:
+    """Turn a ``genomes`` table (layout 1 or 2) into the view over its stored rows."""
+    if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'genomes' "
+                   "AND database_name = current_database() AND schema_name = 'main'"
+                   ).fetchall()[0][0]:
+        raise ParameterError(
+            f"the database's view 'genomes' has no table {GENOMES_BASE!r} behind it; load "
+            "into a new database file, or drop that view", parameter="db")
+    con.execute(f"ALTER TABLE {db}.main.genomes RENAME TO {_T}old_genomes")
+    _create_genomes(con, db, columns)
+    insert_rows(con.execute, db, "genomes", f"{db}.main.{_T}old_genomes")
+    con.execute(f"DROP TABLE {db}.main.{_T}old_genomes")
 
 
 #: DuckDB settings of a warehouse vpkg opens itself (see benchmarks/warehouse_size.py): a new
@@ -420,16 +548,17 @@ def _compression(table: str, column: str) -> str:
     return " USING COMPRESSION zstd" if column in ZSTD_COLUMNS else ""
 
 
-def _duckdb_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
-    """(name, DuckDB type, nullable) of each column of a table, from its Arrow schema."""
-    source = f"{_T}schema_{table}"
-    con.register(source, schema(table).empty_table())
-    try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    finally:
-        con.unregister(source)
+@functools.cache
+def _duckdb_columns(table: str) -> tuple[tuple[str, str, bool], ...]:
+    """(name, DuckDB type, nullable) of each column of a table, from its Arrow schema (once
+    per process: every load checks the tables)."""
+    import duckdb
+
     arrow = schema(table)
-    return [(r[0], r[1], arrow.field(r[0]).nullable) for r in rows]
+    with duckdb.connect() as con:
+        con.register("empty", arrow.empty_table())
+        rows = con.execute("DESCRIBE SELECT * FROM empty").fetchall()
+    return tuple((r[0], r[1], arrow.field(r[0]).nullable) for r in rows)
 
 
 def _check_columns(con, db: str, table: str, expected: list[tuple[str, str]]) -> None:

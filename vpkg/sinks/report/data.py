@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from vpkg.errors import VpkgError
 from vpkg.sinks.duckdb_common import quote, reraise
+from vpkg.sinks.warehouse import GENOMES_BASE, LINEAGES
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -163,9 +164,11 @@ def _stage_table(con, tables: list[Source], table: str, columns: list[str],
 def stage_warehouse(con: duckdb.DuckDBPyConnection, path: str) -> Sources:
     """Attach a warehouse (read-only) and copy its report columns into the database."""
     con.execute(f"ATTACH {_literal(path)} AS _r_wh (READ_ONLY)")
+    # tables and views (genomes is one), without the tables that store genomes' rows
     tables = [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = '_r_wh' "
-        "AND schema_name = 'main' ORDER BY table_name").fetchall()]
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = '_r_wh' "
+        f"AND table_schema = 'main' AND table_name NOT IN ('{GENOMES_BASE}', '{LINEAGES}') "
+        "ORDER BY table_name").fetchall()]
     sources = Sources(warehouse="_r_wh")
     for table, columns in (("genomes", GENOME_COLUMNS),
                            ("genome_sequences", ["accession", "length"])):
