@@ -105,7 +105,7 @@ def prepare(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int
 
 
 def _add_full_listed_at(con) -> None:
-    """``sync_scopes.full_listed_at`` came within layout 2 (an older vpkg ignores it)."""
+    """``sync_scopes.full_listed_at`` came within layout 2; an older vpkg ignores it."""
     con.execute(f"ALTER TABLE {_db(con)}.main.sync_scopes ADD COLUMN IF NOT EXISTS "
                 "full_listed_at TIMESTAMP")
 
