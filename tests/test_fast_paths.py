@@ -136,6 +136,21 @@ def test_the_reader_gives_the_exact_table_across_blocks(monkeypatch):
     assert pa.Table.from_batches(batches).equals(whole)
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_blocks_parsed_on_a_pool_from_a_file_give_the_exact_table(workers, monkeypatch, tmp_path):
+    """Blocks are read into reused buffers while earlier ones are parsed on the pool; records
+    are cut between blocks, and some are larger than half a block (their buffer grows)."""
+    raw = b"".join(zip_members(p)[FNA] for p in sorted((SAMPLES.parent / "real").glob("*.zip")))
+    path = tmp_path / "genomic.fna"
+    path.write_bytes(raw)
+    monkeypatch.setattr(fasta, "WORKERS", workers)
+    monkeypatch.setattr(fasta, "BLOCK", 8192)
+    with open(path, "rb") as fh:
+        batches = list(fasta.genome_batches(fh, "t", 1000))
+    assert len(batches) > 15
+    assert pa.Table.from_batches(batches).equals(exact(raw))
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/realdata/corpus is absent")
 def test_the_corpus_gives_the_exact_tables():
     paths = sorted(CORPUS.glob("*.zip"))
