@@ -137,16 +137,18 @@ def test_the_reader_gives_the_exact_table_across_blocks(monkeypatch):
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
-def test_blocks_parsed_on_a_pool_from_a_file_give_the_exact_table(workers, monkeypatch, tmp_path):
+@pytest.mark.parametrize("kind", ["file", "chunks"])
+def test_blocks_parsed_on_a_pool_give_the_exact_table(workers, kind, monkeypatch, tmp_path):
     """Blocks are read into reused buffers while earlier ones are parsed on the pool; records
-    are cut between blocks, and some are larger than half a block (their buffer grows)."""
+    are cut between blocks, and some are larger than half a block (their buffer grows). A
+    file is read with ``readinto``, other streams (a zip member) by chunks."""
     raw = b"".join(zip_members(p)[FNA] for p in sorted((SAMPLES.parent / "real").glob("*.zip")))
     path = tmp_path / "genomic.fna"
     path.write_bytes(raw)
     monkeypatch.setattr(fasta, "WORKERS", workers)
     monkeypatch.setattr(fasta, "BLOCK", 8192)
-    with open(path, "rb") as fh:
-        batches = list(fasta.genome_batches(fh, "t", 1000))
+    with open(path, "rb") if kind == "file" else io.BytesIO(raw) as stream:
+        batches = list(fasta.genome_batches(stream, "t", 1000))
     assert len(batches) > 15
     assert pa.Table.from_batches(batches).equals(exact(raw))
 

@@ -31,7 +31,9 @@ from vpkg.schema import schema
 
 #: Bytes read at a time: larger blocks parse no faster, and hold more memory per worker.
 BLOCK = 4 << 20
-#: Genome blocks parsed at once on a pool of threads (numpy and Arrow release the GIL).
+#: Genome blocks of a file parsed at once on a pool of threads (numpy and Arrow release the
+#: GIL). Other streams get one fewer: a zip member is inflated on a thread of its own, and
+#: on two cores its blocks parse fastest on the reading thread itself.
 WORKERS = min(2, os.cpu_count() or 1)
 #: 8 MiB batches: buffers this size are reused by the allocator rather than mapped afresh.
 MAX_BATCH_BYTES = 8 << 20
@@ -66,7 +68,7 @@ def _units(stream: IO[bytes], where: str, keep: int = 1) -> Iterator[tuple[bytea
         elif not size <= len(buffers[turn % keep]) <= 2 * size:  # records over BLOCK / 2
             buffers[turn % keep] = bytearray(size)
         buffer = buffers[turn % keep]
-        buffer[:len(rest)] = rest
+        memoryview(buffer)[:len(rest)] = rest  # (a bytearray slice would copy ``rest`` first)
         filled = fill(buffer, len(rest))
         if start == -1:  # before the first record
             start = _first_start(buffer, filled, where, at_file_start)
@@ -96,7 +98,7 @@ def _units(stream: IO[bytes], where: str, keep: int = 1) -> Iterator[tuple[bytea
 def _filler(stream: IO[bytes]) -> Callable[[bytearray, int], int]:
     """``fill(buffer, filled)``: read into ``buffer[filled:]`` until it is full or the member
     ends; the bytes in the buffer then."""
-    if type(stream) in (io.BufferedReader, io.FileIO):  # straight into the buffer
+    if _is_file(stream):  # straight into the buffer
         readinto = stream.readinto
 
         def fill(buffer: bytearray, filled: int) -> int:
@@ -111,13 +113,19 @@ def _filler(stream: IO[bytes]) -> Callable[[bytearray, int], int]:
 
     def fill_from_chunks(buffer: bytearray, filled: int) -> int:
         nonlocal left
+        view = memoryview(buffer)
         while filled < len(buffer) and (left or (left := memoryview(read(BLOCK)))):
             n = min(len(left), len(buffer) - filled)
-            buffer[filled:filled + n] = left[:n]
+            view[filled:filled + n] = left[:n]
             filled, left = filled + n, left[n:]
         return filled
 
     return fill_from_chunks
+
+
+def _is_file(stream: IO[bytes]) -> bool:
+    """Whether ``stream`` is a plain file (read on the calling thread, with ``readinto``)."""
+    return type(stream) in (io.BufferedReader, io.FileIO)
 
 
 def _next_start(buf: bytes, lo: int, hi: int) -> int:
@@ -244,7 +252,8 @@ def genome_batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[p
         table = genome_table(buf, where, start, end)
         return genome_unit_table(buf, start, end, where) if table is None else table
 
-    for table in _ordered(parse, _units(stream, where, keep=WORKERS + 1), WORKERS):
+    workers = WORKERS if _is_file(stream) else WORKERS - 1
+    for table in _ordered(parse, _units(stream, where, keep=workers + 1), workers):
         for batch in table.to_batches():
             for offset in range(0, batch.num_rows, batch_size):
                 yield batch.slice(offset, batch_size)
