@@ -38,6 +38,12 @@ import pyarrow as pa
 from vpkg.errors import FormatError
 from vpkg.schema import schema
 
+try:  # importing pyarrow.compute builds a Python wrapper of every kernel (about 40 ms of
+    # CPU per process); the Cython module beneath it calls a kernel by name
+    from pyarrow._compute import call_function
+except ImportError:  # pragma: no cover - a pyarrow that moved it
+    from pyarrow.compute import call_function
+
 _NL, _GT, _SPACE = 10, 62, 32
 
 
@@ -92,7 +98,8 @@ def pieces(data: pa.Buffer, lo: np.ndarray, hi: np.ndarray,
     # piece 2i is the gap before string i, piece 2i+1 the string itself
     every = pa.Array.from_buffers(pa.binary(), 2 * n, [None, pa.py_buffer(offsets), data])
     odd = np.arange(1, 2 * n, 2, dtype=np.int32)
-    wanted = every.take(pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(odd)]))
+    wanted = call_function("take", [every, pa.Array.from_buffers(pa.int32(), n,
+                                                                 [None, pa.py_buffer(odd)])])
     if valid is None or valid.all():
         return wanted
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
