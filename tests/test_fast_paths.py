@@ -153,6 +153,19 @@ def test_blocks_parsed_on_a_pool_give_the_exact_table(workers, kind, monkeypatch
     assert pa.Table.from_batches(batches).equals(exact(raw))
 
 
+def test_an_error_of_the_reading_comes_after_the_rows_before_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(fasta, "WORKERS", 3)
+    monkeypatch.setattr(fasta, "BLOCK", 64)
+    monkeypatch.setattr(fasta, "MAX_RECORD_BYTES", 200)
+    path = tmp_path / "genomic.fna"
+    path.write_bytes(b"".join(b">r%d t\nACGT\n" % i for i in range(40)) + b">big\n" + b"A" * 400)
+    rows = []
+    with open(path, "rb") as fh, pytest.raises(FormatError, match="longer than 200 bytes"):
+        for batch in fasta.genome_batches(fh, "t", 1000):
+            rows += batch.column("accession").to_pylist()
+    assert rows == [f"r{i}" for i in range(40)]
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/realdata/corpus is absent")
 def test_the_corpus_gives_the_exact_tables():
     paths = sorted(CORPUS.glob("*.zip"))
