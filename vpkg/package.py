@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from vpkg import progress as progress_bars
 from vpkg.container import Container, integrity
 from vpkg.sources import BATCH_SIZE, Source
 from vpkg.tables import spec
@@ -207,8 +208,6 @@ class Package(Container):
         reads = set(chosen) | ({"genomes"} if partition_by and has_genomes else set())
         total = sum(self.member_size(self.member_for(t)) for t in reads)
         files = checked if checked is not None else self
-        from vpkg import progress as progress_bars  # tqdm: only for the methods that draw
-
         with progress_bars.bar(total, self.path.name, progress) as bar:
             sources = [Source(files, t, batch_size=batch_size, progress=bar) for t in chosen]
             try:
@@ -248,8 +247,6 @@ class Package(Container):
         if verify:
             self.verify()
         total = sum(self.member_size(self.member_for(t)) for t in self.tables())
-        from vpkg import progress as progress_bars  # tqdm: only for the methods that draw
-
         with progress_bars.bar(total, self.path.name, progress) as bar:
             sources = {s.table: s for s in self.sources(batch_size=batch_size, progress=bar)}
             return warehouse.load_sources(con, sources, file=file, md5=md5,
