@@ -136,6 +136,36 @@ def test_the_reader_gives_the_exact_table_across_blocks(monkeypatch):
     assert pa.Table.from_batches(batches).equals(whole)
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize("kind", ["file", "chunks"])
+def test_blocks_parsed_on_a_pool_give_the_exact_table(workers, kind, monkeypatch, tmp_path):
+    """Blocks are read into reused buffers while earlier ones are parsed on the pool; records
+    are cut between blocks, and some are larger than half a block (their buffer grows). A
+    file is read with ``readinto``, other streams (a zip member) by chunks."""
+    raw = b"".join(zip_members(p)[FNA] for p in sorted((SAMPLES.parent / "real").glob("*.zip")))
+    path = tmp_path / "genomic.fna"
+    path.write_bytes(raw)
+    monkeypatch.setattr(fasta, "WORKERS", workers)
+    monkeypatch.setattr(fasta, "BLOCK", 8192)
+    with open(path, "rb") if kind == "file" else io.BytesIO(raw) as stream:
+        batches = list(fasta.genome_batches(stream, "t", 1000))
+    assert len(batches) > 15
+    assert pa.Table.from_batches(batches).equals(exact(raw))
+
+
+def test_an_error_of_the_reading_comes_after_the_rows_before_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(fasta, "WORKERS", 3)
+    monkeypatch.setattr(fasta, "BLOCK", 64)
+    monkeypatch.setattr(fasta, "MAX_RECORD_BYTES", 200)
+    path = tmp_path / "genomic.fna"
+    path.write_bytes(b"".join(b">r%d t\nACGT\n" % i for i in range(40)) + b">big\n" + b"A" * 400)
+    rows = []
+    with open(path, "rb") as fh, pytest.raises(FormatError, match="longer than 200 bytes"):
+        for batch in fasta.genome_batches(fh, "t", 1000):
+            rows += batch.column("accession").to_pylist()
+    assert rows == [f"r{i}" for i in range(40)]
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/realdata/corpus is absent")
 def test_the_corpus_gives_the_exact_tables():
     paths = sorted(CORPUS.glob("*.zip"))

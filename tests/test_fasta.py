@@ -91,11 +91,14 @@ def test_records_spanning_blocks(monkeypatch):
 
 
 def test_batches_are_bounded_by_bytes(monkeypatch, tmp_path):
-    monkeypatch.setattr(fasta, "MAX_BATCH_BYTES", 10)
     raw = b">a\nAAAAAA\n>b\nCCCCCC\n>c\nGG\n"
-    pkg = vpkg.open_package(build_dir(tmp_path, {"genomic.fna": raw}))
-    sizes = [b.num_rows for b in pkg.reader("genome_sequences", batch_size=100)]
-    assert sizes == [2, 1]
+    monkeypatch.setattr(fasta, "MAX_BATCH_BYTES", 10)  # feature tables: bytes of sequence
+    pkg = vpkg.open_package(build_dir(tmp_path, {"cds.fna": raw}))
+    assert [b.num_rows for b in pkg.reader("cds_sequences", batch_size=100)] == [2, 1]
+    monkeypatch.setattr(fasta, "BLOCK", 20)  # genomes: a batch is a block's whole records
+    pkg = vpkg.open_package(build_dir(tmp_path / "g", {"genomic.fna": raw}))
+    batches = list(pkg.reader("genome_sequences", batch_size=100))
+    assert [b.column("accession").to_pylist() for b in batches] == [["a"], ["b", "c"]]
 
 
 def test_protein_headers_from_a_real_package(tmp_path):

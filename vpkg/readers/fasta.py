@@ -1,32 +1,40 @@
 """FASTA members (``genomic.fna``, ``cds.fna``, ``protein.faa``) -> sequence tables.
 
-The member is read in large blocks (without copying them when the stream hands out its own
-chunks, see `vpkg.container.inflate`) and cut into runs of whole records. ``genomic.fna``
-runs are parsed with array operations per block (`vpkg.readers.fasta_blocks`), and batches
-are slices of them; a run whose headers need stripping is read record by record
-(`genome_unit_table`, the exact path the block parser is tested against). For the feature
-tables, record starts are found with ``memchr``-fast single-byte searches, each sequence
-loses its line breaks in one C-level ``replace``, and the batch's sequences are joined
-straight into the data buffer of an Arrow ``large_string`` array; their batches close at
-``batch_size`` records or `MAX_BATCH_BYTES` of sequence. Memory stays bounded whatever the
-member size.
+The member is read into a few reused buffers of `BLOCK` bytes, each starting with the
+record the last one left unfinished, so that each buffer holds whole records (`_units`).
+``genomic.fna`` blocks are parsed with array operations (`vpkg.readers.fasta_blocks`),
+`WORKERS` blocks at once on threads (numpy and Arrow release the GIL) while the next block
+is read or inflated, and batches are slices of them; a block whose headers need stripping
+is read record by record (`genome_unit_table`, the exact path the block parser is tested
+against). For the feature tables, record starts are found with ``memchr``-fast single-byte
+searches, each sequence loses its line breaks in one C-level ``replace``, and the batch's
+sequences are joined straight into the data buffer of an Arrow ``large_string`` array;
+their batches close at ``batch_size`` records or `MAX_BATCH_BYTES` of sequence. Memory
+stays bounded whatever the member size.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 from array import array
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from itertools import accumulate
-from typing import IO
+from typing import IO, TypeVar
 
 import pyarrow as pa
 
 from vpkg.errors import FormatError
 from vpkg.schema import schema
 
-BLOCK = 8 << 20
+#: Bytes read at a time: larger blocks parse no faster, and hold more memory per worker.
+BLOCK = 4 << 20
+#: Genome blocks of a file parsed at once on a pool of threads (numpy and Arrow release the
+#: GIL). Other streams get one fewer: a zip member is inflated on a thread of its own, and
+#: on two cores its blocks parse fastest on the reading thread itself.
+WORKERS = min(2, os.cpu_count() or 1)
 #: 8 MiB batches: buffers this size are reused by the allocator rather than mapped afresh.
 MAX_BATCH_BYTES = 8 << 20
 #: Largest record accepted (the largest virus genomes are a few MB); beyond it the member
@@ -36,63 +44,88 @@ MAX_RECORD_BYTES = 256 << 20
 _FIELD = re.compile(r"\[([^=\[\]]+)=([^\[\]]*)\]")
 _RANGE = re.compile(r"(c?)(\d+)-(\d+)")
 _RANGES = re.compile(r"c?\d+-\d+(?:,c?\d+-\d+)*")
+_TEXT = re.compile(rb"[^ \t\r\n]")
 _NL, _GT = 10, 62  # b"\n", b">"
+T, R = TypeVar("T"), TypeVar("R")
 
 
-def _blocks(stream: IO[bytes]) -> Iterator[bytes | bytearray]:
-    """The member in blocks. A plain file is read into one reused buffer (fresh 8 MiB
-    buffers cost a page fault per 4 KiB on first touch); the caller must be done with a
-    block before it asks for the next one."""
-    if type(stream) in (io.BufferedReader, io.FileIO):
-        buffer = bytearray(BLOCK)
-        while n := stream.readinto(buffer):
-            yield buffer if n == BLOCK else bytes(buffer[:n])
-        return
-    read = getattr(stream, "read1", None) or stream.read
-    while block := read(BLOCK):
-        yield block
+def _units(stream: IO[bytes], where: str, keep: int = 1) -> Iterator[tuple[bytearray, int, int]]:
+    """(buffer, start, end): ``buffer[start:end]`` holds whole records, from a '>' on.
 
-
-def _units(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, int]]:
-    """(buffer, start, end): ``buffer[start:end]`` holds whole records, from a '>' on."""
-    carry: list = []  # the record not yet known to be complete, in pieces
-    carried = 0
-    for block in _blocks(stream):
-        if not carry:  # only before the first record
-            block = _skip_preamble(block, where)
-            if block:
-                carry, carried = [b""], 0
-                first = 0
-            else:
+    The member is read into up to ``keep`` buffers in turn, each starting with the end of
+    the last one (the record it had not finished): a buffer handed out is overwritten only
+    when ``keep`` more units have been asked for. A record larger than its buffer gets a
+    larger one, up to `MAX_RECORD_BYTES`.
+    """
+    fill = _filler(stream)
+    buffers: list[bytearray] = []
+    turn, start, rest = 0, -1, b""  # start: -1 before the first record
+    at_file_start = True
+    while True:
+        size = max(BLOCK, 2 * len(rest))  # room for the record begun and as much again
+        if turn % keep == len(buffers):
+            buffers.append(bytearray(size))
+        elif not size <= len(buffers[turn % keep]) <= 2 * size:  # records over BLOCK / 2
+            buffers[turn % keep] = bytearray(size)
+        buffer = buffers[turn % keep]
+        memoryview(buffer)[:len(rest)] = rest  # (a bytearray slice would copy ``rest`` first)
+        filled = fill(buffer, len(rest))
+        if start == -1:  # before the first record
+            start = _first_start(buffer, filled, where, at_file_start)
+            at_file_start = False
+            if start == -1:  # blank so far
+                if filled < len(buffer):
+                    return
                 continue
-        elif block[0] == _GT and carry[-1][-1:] == b"\n":
-            first = 0
-        else:
-            first = _next_start(block, 1, len(block))
-        if first == -1:
-            carry.append(bytes(block) if isinstance(block, bytearray) else block)
-            carried += len(block)
-            if carried > MAX_RECORD_BYTES:
-                raise FormatError(
-                    f"{where}: a record is longer than {MAX_RECORD_BYTES:,} bytes; this is "
-                    "not a virus sequence file (or it is damaged)",
-                    member=where,
-                )
-            continue
-        if first:
-            carry.append(block[:first])
-        if len(carry) > 1:
-            record = b"".join(carry)
-            yield record, 0, len(record)
-        last = _last_start(block, first)
-        if last > first:
-            yield block, first, last
-        rest = memoryview(block)[last:]  # a reused buffer is overwritten: copy the rest
-        carry = [b"", bytes(rest) if isinstance(block, bytearray) else rest]
-        carried = len(block) - last
-    if len(carry) > 1:
-        record = b"".join(carry)
-        yield record, 0, len(record)
+        if filled < len(buffer):  # the member's end
+            if filled > start:
+                yield buffer, start, filled
+            return
+        last = _last_start(buffer, start, filled)
+        if last == start and filled - start > MAX_RECORD_BYTES:
+            raise FormatError(
+                f"{where}: a record is longer than {MAX_RECORD_BYTES:,} bytes; this is not "
+                "a virus sequence file (or it is damaged)",
+                member=where,
+            )
+        if last > start:
+            yield buffer, start, last
+            turn += 1
+        rest = bytes(memoryview(buffer)[last:filled])  # from the record not yet complete
+        start = 0
+
+
+def _filler(stream: IO[bytes]) -> Callable[[bytearray, int], int]:
+    """``fill(buffer, filled)``: read into ``buffer[filled:]`` until it is full or the member
+    ends; the bytes in the buffer then."""
+    if _is_file(stream):  # straight into the buffer
+        readinto = stream.readinto
+
+        def fill(buffer: bytearray, filled: int) -> int:
+            view = memoryview(buffer)
+            while filled < len(buffer) and (n := readinto(view[filled:])):
+                filled += n
+            return filled
+
+        return fill
+    read = getattr(stream, "read1", None) or stream.read  # a zip member hands out its chunks
+    left = memoryview(b"")  # the part of the last chunk that did not fit
+
+    def fill_from_chunks(buffer: bytearray, filled: int) -> int:
+        nonlocal left
+        view = memoryview(buffer)
+        while filled < len(buffer) and (left or (left := memoryview(read(BLOCK)))):
+            n = min(len(left), len(buffer) - filled)
+            view[filled:filled + n] = left[:n]
+            filled, left = filled + n, left[n:]
+        return filled
+
+    return fill_from_chunks
+
+
+def _is_file(stream: IO[bytes]) -> bool:
+    """Whether ``stream`` is a plain file (read on the calling thread, with ``readinto``)."""
+    return type(stream) in (io.BufferedReader, io.FileIO)
 
 
 def _next_start(buf: bytes, lo: int, hi: int) -> int:
@@ -104,26 +137,31 @@ def _next_start(buf: bytes, lo: int, hi: int) -> int:
     return i
 
 
-def _last_start(buf: bytes, lo: int) -> int:
-    """Index of the last '>' after ``lo`` that starts a line; ``lo`` when there is none."""
+def _last_start(buf: bytes, lo: int, hi: int) -> int:
+    """Index of the last '>' in ``buf[lo + 1:hi]`` that starts a line; ``lo`` when none."""
     rfind = buf.rfind
-    i = rfind(b">", lo + 1)
+    i = rfind(b">", lo + 1, hi)
     while i > lo and buf[i - 1] != _NL:
         i = rfind(b">", lo + 1, i)
     return i if i > lo else lo
 
 
-def _skip_preamble(block: bytes, where: str) -> bytes:
-    block = bytes(block).removeprefix(b"\xef\xbb\xbf")
-    stripped = block.lstrip(b" \t\r\n")
-    if stripped and not stripped.startswith(b">"):
+def _first_start(buf: bytearray, filled: int, where: str, at_file_start: bool) -> int:
+    """Index of the first record's '>' in ``buf[:filled]``, after a byte order mark (at the
+    file's start) and blank space; -1 when all of it is blank."""
+    skip = 3 if at_file_start and buf[:3] == b"\xef\xbb\xbf" and filled >= 3 else 0
+    text = _TEXT.search(buf, skip, filled)
+    if text is None:
+        return -1
+    i = text.start()
+    if buf[i] != _GT:
         raise FormatError(
             f"{where} line 1: expected a FASTA header starting with '>', found "
-            f"{stripped[:40]!r}; this member is not FASTA",
+            f"{bytes(buf[i:min(filled, i + 40)])!r}; this member is not FASTA",
             member=where,
             line=1,
         )
-    return stripped
+    return i
 
 
 def iter_records(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, bytes]]:
@@ -167,23 +205,16 @@ def _batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[list]:
 
 def _sequence_array(seqs: list[bytes], where: str) -> tuple[pa.Array, pa.Array]:
     """(large_string sequences, int64 lengths) built directly from the bytes."""
+    from vpkg.readers.fasta_blocks import sequence_text
+
     lengths = array("q", map(len, seqs))
     offsets = array("q", [0])
     offsets.extend(accumulate(lengths))
-    data = b"".join(seqs)
-    sequences = pa.LargeStringArray.from_buffers(
-        len(seqs), pa.py_buffer(offsets), pa.py_buffer(data)
+    sequences = pa.Array.from_buffers(
+        pa.large_binary(), len(seqs), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(seqs))]
     )
-    if not data.isascii():  # ASCII is valid UTF-8: only other bytes need checking
-        try:
-            sequences.validate(full=True)
-        except pa.ArrowInvalid:
-            raise FormatError(
-                f"{where}: a sequence holds bytes that are not text (not UTF-8); the member "
-                "is damaged",
-                member=where,
-            ) from None
-    return sequences, pa.Array.from_buffers(pa.int64(), len(seqs), [None, pa.py_buffer(lengths)])
+    return (sequence_text(sequences, where),
+            pa.Array.from_buffers(pa.int64(), len(seqs), [None, pa.py_buffer(lengths)]))
 
 
 def _decode_header(header: bytes, where: str) -> str:
@@ -210,18 +241,50 @@ def genome_batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[p
     """Batches of ``genome_sequences``: accession, description, sequence, length.
 
     Each block of whole records is parsed by `vpkg.readers.fasta_blocks` (array operations
-    per block); a block whose headers it cannot take as they are is read record by record
+    per block), `WORKERS` blocks at once on a pool of threads while the next block is read;
+    a block whose headers it cannot take as they are is read record by record
     (`genome_unit_table`). Batches are slices of the blocks, of at most ``batch_size`` rows.
     """
     from vpkg.readers.fasta_blocks import genome_table
 
-    for buf, start, end in _units(stream, where):
+    def parse(unit: tuple[bytes, int, int]) -> pa.Table:
+        buf, start, end = unit
         table = genome_table(buf, where, start, end)
-        if table is None:
-            table = genome_unit_table(buf, start, end, where)
+        return genome_unit_table(buf, start, end, where) if table is None else table
+
+    workers = WORKERS if _is_file(stream) else WORKERS - 1
+    for table in _ordered(parse, _units(stream, where, keep=workers + 1), workers):
         for batch in table.to_batches():
             for offset in range(0, batch.num_rows, batch_size):
                 yield batch.slice(offset, batch_size)
+
+
+def _ordered(work: Callable[[T], R], items: Iterator[T], workers: int) -> Iterator[R]:
+    """``map(work, items)`` on a pool of ``workers`` threads, in order; at most ``workers``
+    items are being worked on when the next one is asked for. An error raised by ``items``
+    comes after the results of the items before it."""
+    if workers < 2:
+        yield from map(work, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending: deque = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="vpkg-fasta") as pool:
+        try:
+            try:
+                for item in items:
+                    if len(pending) == workers:
+                        yield pending.popleft().result()
+                    pending.append(pool.submit(work, item))
+            except Exception:
+                while pending:
+                    yield pending.popleft().result()
+                raise
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def genome_unit_table(buf: bytes, start: int, end: int, where: str) -> pa.Table:
