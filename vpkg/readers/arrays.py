@@ -17,10 +17,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
+
+
+_scratch = threading.local()
+
+
+def positions(data: np.ndarray, byte: int) -> np.ndarray:
+    """Where ``data`` (uint8) holds ``byte``: ``np.flatnonzero(data == byte)``, the
+    comparison written into a buffer reused by the thread (a fresh one of each block's size
+    costs page faults)."""
+    scratch = getattr(_scratch, "mask", None)
+    if scratch is None or len(scratch) < len(data):
+        scratch = _scratch.mask = np.empty(max(len(data), 8 << 20), bool)
+    mask = scratch[:len(data)]
+    np.equal(data, byte, out=mask)
+    return np.flatnonzero(mask)
 
 
 def ints(values: np.ndarray, typ: pa.DataType | None = None) -> pa.Array:

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vpkg.readers.arrays import binaries, from_values, ints, to_numpy
+from vpkg.readers.arrays import binaries, from_values, ints, positions, to_numpy
 from vpkg.readers.jsonl import _valid_unicode, extract
 from vpkg.schema import Column
 
@@ -99,7 +99,7 @@ class ValueCodec:
             return self.encode_parts(block)
         a = np.frombuffer(block, np.uint8)
         marker, width = self._marker, len(self._marker)
-        opens = np.flatnonzero(a == marker[-1])
+        opens = positions(a, marker[-1])
         opens = opens[opens >= width - 1]
         for k in range(width - 1):  # the bytes before each opener spell the marker
             opens = opens[a[opens - (width - 1 - k)] == marker[k]]
@@ -108,7 +108,7 @@ class ValueCodec:
         starts = opens + 1  # of each value's text, after its opener
         heads = opens - (width - 1)  # of each marker
         bounds = np.append(heads[1:], len(block))  # a value's text ends before the next
-        closers = np.flatnonzero(a == self._closer[0])
+        closers = positions(a, self._closer[0])
         at = np.searchsorted(closers, starts)
         if at[-1] >= len(closers):
             return self.encode_parts(block)
