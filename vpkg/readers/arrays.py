@@ -23,7 +23,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
-
 _scratch = threading.local()
 
 
