@@ -87,6 +87,11 @@ def strings(values: list[str | None]) -> pa.Array:
     return binaries([None if v is None else v.encode() for v in values], pa.string())
 
 
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """``schema.empty_table()``, which imports pandas."""
+    return pa.Table.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
+
+
 def scalar(value: object, typ: pa.DataType) -> pa.Scalar:
     """``pa.scalar(value, typ)`` (see `from_values`)."""
     return from_values([value], typ)[0]

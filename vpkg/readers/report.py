@@ -29,7 +29,7 @@ import pyarrow as pa
 from vpkg.container.prefetch import prefetch
 from vpkg.errors import FormatError
 from vpkg.readers import jsonl
-from vpkg.readers.arrays import positions
+from vpkg.readers.arrays import empty_table, positions
 from vpkg.readers.derive import add_derived
 from vpkg.readers.json_arrow import NativeReport
 from vpkg.readers.jsonl import parse_line, record_batches, report_rows_of
@@ -185,7 +185,7 @@ class ReportReader:
         if compact is None:
             return None
         if not compact:
-            return self.schema.empty_table()
+            return empty_table(self.schema)
         lines, plain = scan(compact)
         if not plain or len(compact) > jsonl.MAX_LINE_BYTES:
             return None

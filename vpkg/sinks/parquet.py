@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vpkg.errors import ParameterError, VpkgError
+from vpkg.readers.arrays import empty_table
 from vpkg.schema import schema
 from vpkg.tables import GENOME_KEYED
 
@@ -367,7 +368,7 @@ class _Writer:
         first, batches = _peek(reader)
         if first is None:  # no rows: one empty file, so that readers still see the schema
             (folder / f"{column}-{NULL_FOLDER}").mkdir(parents=True)
-            pq.write_table(file_schema.empty_table(),
+            pq.write_table(empty_table(file_schema),
                            folder / f"{column}-{NULL_FOLDER}" / "part-0.parquet",
                            **self.options(file_schema))
             return 0
@@ -449,7 +450,7 @@ def _peek(reader: pa.RecordBatchReader) -> tuple[pa.RecordBatch | None, Iterator
 def _leaf_paths(arrow_schema: pa.Schema) -> list[str]:
     """The Parquet column paths of a schema (``ranges.list.element.begin``, ...)."""
     buffer = io.BytesIO()
-    pq.write_table(arrow_schema.empty_table(), buffer)
+    pq.write_table(empty_table(arrow_schema), buffer)
     parquet_schema = pq.read_metadata(io.BytesIO(buffer.getvalue())).schema
     return [parquet_schema.column(i).path for i in range(len(parquet_schema))]
 
