@@ -26,16 +26,21 @@ import pyarrow.json as pj
 _scratch = threading.local()
 
 
-def positions(data: np.ndarray, byte: int) -> np.ndarray:
-    """Where ``data`` (uint8) holds ``byte``: ``np.flatnonzero(data == byte)``, the
-    comparison written into a buffer reused by the thread (a fresh one of each block's size
-    costs page faults)."""
+def equal_mask(data: np.ndarray, byte: int) -> np.ndarray:
+    """``data == byte`` (``data`` uint8), written into a buffer reused by the thread (a
+    fresh array of each block's size costs page faults); valid until the thread's next
+    call."""
     scratch = getattr(_scratch, "mask", None)
     if scratch is None or len(scratch) < len(data):
         scratch = _scratch.mask = np.empty(max(len(data), 8 << 20), bool)
     mask = scratch[:len(data)]
     np.equal(data, byte, out=mask)
-    return np.flatnonzero(mask)
+    return mask
+
+
+def positions(data: np.ndarray, byte: int) -> np.ndarray:
+    """Where ``data`` (uint8) holds ``byte``: ``np.flatnonzero(data == byte)``."""
+    return np.flatnonzero(equal_mask(data, byte))
 
 
 def ints(values: np.ndarray, typ: pa.DataType | None = None) -> pa.Array:

@@ -29,7 +29,7 @@ import pyarrow as pa
 from vpkg.container.prefetch import prefetch
 from vpkg.errors import FormatError
 from vpkg.readers import jsonl
-from vpkg.readers.arrays import empty_table, positions
+from vpkg.readers.arrays import empty_table, equal_mask
 from vpkg.readers.derive import add_derived
 from vpkg.readers.json_arrow import NativeReport
 from vpkg.readers.jsonl import parse_line, record_batches, report_rows_of
@@ -118,16 +118,20 @@ def _check_length(tail: bytes, number: int, where: str) -> None:
 
 
 def scan(block: bytes) -> tuple[int, bool]:
-    """(lines in ``block``, whether every line starts with '{'), by array operations."""
+    """(lines in ``block``, whether every line starts with '{'), by array operations, or
+    C-level counts for short lines (a report's lines are ~2 KB)."""
     if not block:
         return 0, False
     a = np.frombuffer(block, np.uint8)
-    breaks = positions(a, _NL)
+    mask = equal_mask(a, _NL)
+    breaks = int(np.count_nonzero(mask))
     ends = block[-1] == _NL
-    lines = len(breaks) + (not ends)
+    lines = breaks + (not ends)
     if block[0] != _OPEN:
         return lines, False
-    starts = breaks[: len(breaks) - ends] + 1
+    if breaks * 64 > len(block):  # short lines: no array of every line start
+        return lines, block.count(b"\n{") == breaks - ends
+    starts = np.flatnonzero(mask)[: breaks - ends] + 1
     return lines, bool((a[starts] == _OPEN).all())
 
 
