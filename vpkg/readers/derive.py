@@ -131,15 +131,18 @@ def _ascii_date_parts(texts: pa.Array) -> pa.StructArray:
 
 
 def geo_parts(locations: pa.Array | pa.ChunkedArray) -> pa.StructArray:
-    """struct<country, division, locality> of each location text (empty parts null)."""
-    parts = pc.extract_regex(locations, _GEO)
-    if isinstance(parts, pa.ChunkedArray):
-        parts = parts.combine_chunks()
+    """struct<country, division, locality> of each location text (empty parts null).
+
+    Each distinct text of the batch is split once, then spread with ``take``.
+    """
+    distinct = pc.unique(locations)
+    parts = pc.extract_regex(distinct, _GEO)
     fields = []
     for i in range(parts.type.num_fields):
         child = pc.struct_field(parts, [i])
         fields.append(pc.if_else(pc.equal(child, _EMPTY), _NO_TEXT, child))
-    return pa.StructArray.from_arrays(fields, names=["country", "division", "locality"])
+    split = pa.StructArray.from_arrays(fields, names=["country", "division", "locality"])
+    return split.take(pc.index_in(locations, value_set=distinct))
 
 
 def add_derived(batch: pa.RecordBatch) -> pa.RecordBatch:
