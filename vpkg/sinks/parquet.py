@@ -3,9 +3,11 @@
 Files are written in a streaming way with bounded memory: batches are gathered into row
 groups of about `ROW_GROUP_BYTES` (8 MiB of Arrow data, at most `ROW_GROUP_ROWS` rows),
 compressed with zstd. The ``sequence`` column has neither dictionary encoding nor min/max
-statistics (values of megabytes would bloat every footer). Every file carries key-value
-metadata naming its source: ``vpkg.package_file``, ``vpkg.package_md5``,
-``vpkg.api_version``, ``vpkg.version``, ``vpkg.table`` and ``vpkg.member``.
+statistics (values of megabytes would bloat every footer); values inside lists (lineage
+entries, submitter names) have no statistics (no reader skips a row group by them). Every
+file carries key-value metadata naming its source: ``vpkg.package_file``,
+``vpkg.package_md5``, ``vpkg.api_version``, ``vpkg.version``, ``vpkg.table`` and
+``vpkg.member``.
 
 Nothing appears half-written: all tables are written under a hidden temporary folder inside
 the output folder (``.vpkg-export-*``), then each is renamed into place; on an error the
@@ -328,13 +330,15 @@ class _Writer:
         self.group_rows = row_group_rows
 
     def options(self, arrow_schema: pa.Schema) -> dict:
-        """ParquetWriter keywords: zstd, no dictionary nor statistics on sequence columns."""
+        """ParquetWriter keywords: zstd, no dictionary nor statistics on sequence columns, no
+        statistics on values inside lists (lineages, submitter names)."""
         encoded = [p for p in _leaf_paths(arrow_schema) if p.split(".")[0] not in PLAIN_COLUMNS]
         return {
             "compression": "zstd",
             "compression_level": self.level,
             "use_dictionary": encoded,
-            "write_statistics": encoded,
+            # min/max of list elements filter no row group: 0.2 s of 1.1 for genomes
+            "write_statistics": [p for p in encoded if ".list.element" not in p],
         }
 
     def write_file(self, reader: pa.RecordBatchReader, path: Path, metadata: dict) -> int:
