@@ -5,12 +5,14 @@
 - `date_parts` by numpy against `_date_range` (Python's `datetime`) on real collection
   dates and on impossible ones;
 - `line_blocks` and `scan` against a plain split of the bytes, whatever the read sizes;
-- `vpkg.readers.arrays` against ``pa.array``; reading a report imports no pandas.
+- `vpkg.readers.arrays` against ``pa.array``; reading a report imports no pandas, and
+  makes jemalloc pyarrow's pool unless ``ARROW_DEFAULT_MEMORY_POOL`` chose one.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -146,3 +148,21 @@ def test_reading_a_report_and_exporting_it_import_no_pandas(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("env, pool", [(None, "jemalloc"), ("system", "system")])
+def test_reading_makes_jemalloc_the_pool_unless_one_is_chosen(env, pool):
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("pyarrow without jemalloc")
+    package = sorted((SAMPLES.parent / "real").glob("*.zip"))[0]
+    code = ("import pyarrow as pa, vpkg\n"
+            f"vpkg.open_package({str(package)!r}).table('genomes')\n"
+            "print(pa.default_memory_pool().backend_name)\n")
+    environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if env:
+        environ["ARROW_DEFAULT_MEMORY_POOL"] = env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=environ)
+    assert out.stdout.strip() == pool
