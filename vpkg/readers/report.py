@@ -41,9 +41,10 @@ MIN_LINES = 16
 #: Blocks read and prepared (on the prefetch thread) ahead of the ones being parsed.
 DEPTH = 2
 #: Blocks parsed at once on a pool of threads (pyarrow releases the GIL), beside the reading
-#: thread (which counts lines and tokenizes lineages, in Python) and the consumer: one per
-#: core but one (on two cores one parsing thread was faster than none or two).
-WORKERS = max(1, min(4, (os.cpu_count() or 1) - 1))
+#: thread and the consumer: one per core. (One per core but one was faster while the reading
+#: thread's Python work held the GIL; with its array operations, two parsing threads on two
+#: cores took 2.37-2.44 s against 2.64-2.65 s, medians of 5 and 6 alternating runs.)
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 _OPEN, _NL = 123, 10  # b"{", b"\n"
 #: Values that repeat verbatim across lines (one per host, one per virus): each
 #: distinct text is read once (see `vpkg.readers.interning`).
