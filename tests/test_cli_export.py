@@ -58,11 +58,11 @@ def test_progress_counts_every_byte_read():
     """A source reports each read, read1 and readline of its member to the bar."""
     import io
 
-    from vpkg.sources import _CountingReader
+    from vpkg.sources import _counting_reader
 
     counted = []
     data = zip_members(ALL)["ncbi_dataset/data/data_report.jsonl"]
-    stream = _CountingReader(counted.append, io.BytesIO(data))
+    stream = _counting_reader(counted.append, io.BytesIO(data))
     first = stream.readline()
     assert first == data.split(b"\n")[0] + b"\n"
     assert stream.read1(10) == data[len(first):len(first) + 10]

@@ -70,6 +70,12 @@ def test_encoding_compression_and_statistics(tmp_path):
             accession = meta.row_group(0).column(0)
             assert accession.path_in_schema == "accession"
             assert "RLE_DICTIONARY" in accession.encodings and accession.statistics is not None
+        if item.table == "genomes":
+            paths = {meta.schema.column(c).path: c for c in range(meta.num_columns)}
+            lineage = meta.row_group(0).column(paths["virus_lineage.list.element.name"])
+            assert "RLE_DICTIONARY" in lineage.encodings and lineage.statistics is None
+            year = meta.row_group(0).column(paths["collection_year"])
+            assert year.statistics is not None and year.statistics.has_min_max
 
 
 def test_row_groups_follow_the_limits(tmp_path):

@@ -21,7 +21,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from tqdm.utils import CallbackIOWrapper
 
 from vpkg.container import READ_ERRORS
 from vpkg.errors import IntegrityError, ParameterError, VpkgError
@@ -141,7 +140,7 @@ class Source:
             f"{self.container.path.name}: {self.member.rsplit('/', 1)[-1]}", refresh=False
         )
         self._reported = 0
-        return _CountingReader(self._report, raw)
+        return _counting_reader(self._report, raw)
 
     def _report(self, n: int) -> None:
         self._reported += n
@@ -157,16 +156,18 @@ class Source:
         return pa.RecordBatch.from_arrays([ordinals, *batch.columns], schema=self.schema)
 
 
-class _CountingReader(CallbackIOWrapper):
+def _counting_reader(callback: Callable[[int], None], stream):
     """tqdm's `CallbackIOWrapper` reports ``read()`` only; the readers also call ``read1()``
-    (zero-copy chunks of a zip member) and ``readline()``, which are counted the same way."""
+    (zero-copy chunks of a zip member) and ``readline()``, which are counted the same way.
+    (tqdm is imported here, with a bar, not by every read.)"""
+    from tqdm.utils import CallbackIOWrapper
 
-    def __init__(self, callback: Callable[[int], None], stream) -> None:
-        super().__init__(callback, stream, "read")
-        for name in ("read1", "readline"):
-            method = getattr(stream, name, None)
-            if method is not None:
-                self.wrapper_setattr(name, _counting(method, callback))
+    wrapper = CallbackIOWrapper(callback, stream, "read")
+    for name in ("read1", "readline"):
+        method = getattr(stream, name, None)
+        if method is not None:
+            wrapper.wrapper_setattr(name, _counting(method, callback))
+    return wrapper
 
 
 def _counting(method: Callable[..., bytes], callback: Callable[[int], None]):

@@ -25,9 +25,11 @@ import calendar
 import datetime as dt
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vpkg.readers.arrays import from_values, scalar, strings, to_numpy, validity
 from vpkg.schema import schema
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -67,24 +69,80 @@ def date_parts(dates: pa.Array | pa.ChunkedArray) -> pa.Array:
 
     Calendar rules (month lengths, leap years, impossible days) are Python's `datetime`:
     pyarrow's strptime rolls `2019-02-30` over to March. Each distinct text of the batch is
-    converted once, then spread with ``take``.
+    converted once, then spread with ``take``; plain ASCII texts by array operations
+    (numpy's calendar, which is Python's), any other (``\\d`` matches every Unicode digit
+    in Python) by `_date_range`.
     """
     distinct = pc.unique(dates)
-    parts = pa.array([None if t is None else _date_range(t) for t in distinct.to_pylist()],
-                     _DATE_PARTS)
+    if isinstance(distinct, pa.ChunkedArray):
+        distinct = distinct.combine_chunks()
+    if pc.all(pc.string_is_ascii(distinct)).as_py() is False:
+        parts = from_values([None if t is None else _date_range(t)
+                             for t in distinct.to_pylist()], _DATE_PARTS)
+    else:
+        parts = _ascii_date_parts(distinct)
     return parts.take(pc.index_in(dates, value_set=distinct))
 
 
+_ASCII_DATE = r"^(?P<year>[0-9]{4})(?:-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2}))?)?$"
+#: precision of a date with a month and a day, a month only, neither
+_PRECISION_NAMES = strings(["day", "month", "year"])
+_EMPTY, _ZERO = scalar("", pa.string()), scalar("0", pa.string())
+_NO_TEXT = scalar(None, pa.string())
+
+
+def _numbers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(the integers of digit texts, 0 where a text is empty or null; where one is given)."""
+    given = pc.not_equal(pc.fill_null(texts, _EMPTY), _EMPTY)
+    numbers = pc.if_else(given, texts, _ZERO).cast(pa.int32())
+    return to_numpy(numbers), to_numpy(given)
+
+
+def _ascii_date_parts(texts: pa.Array) -> pa.StructArray:
+    """`date_parts` of distinct ASCII texts, by array operations."""
+    match = pc.extract_regex(texts, _ASCII_DATE)
+    matched = to_numpy(pc.is_valid(match))
+    (year, _), (month, has_month), (day, has_day) = (
+        _numbers(pc.struct_field(match, [i])) for i in range(3))
+    precision = np.where(has_month, np.where(has_day, 0, 1), 2)
+    months = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    first = months.astype("datetime64[D]")
+    following = (months + 1).astype("datetime64[D]")
+    valid = (matched & (year >= 1) & ((precision == 2) | ((month >= 1) & (month <= 12)))
+             & ((precision > 0) | ((day >= 1) & (first + day - 1 < following))))
+    start = np.where(precision == 0, first + np.maximum(day, 1) - 1, first)
+    end = np.where(precision == 0, start, following - 1)
+    year_end = (year - 1970 + 1).astype("datetime64[Y]").astype("datetime64[D]") - 1
+    end = np.where(precision == 2, year_end, end)
+    nulls = validity(~valid)
+
+    def column(typ: pa.DataType, values: np.ndarray) -> pa.Array:
+        return pa.Array.from_buffers(typ, len(values), [nulls, pa.py_buffer(values)])
+
+    return pa.StructArray.from_arrays(
+        [column(pa.int32(), year.astype(np.int32)),
+         _PRECISION_NAMES.take(column(pa.int32(), precision.astype(np.int32))),
+         column(pa.date32(), start.astype(np.int64).astype(np.int32)),
+         column(pa.date32(), end.astype(np.int64).astype(np.int32))],
+        fields=list(_DATE_PARTS),
+        mask=pa.Array.from_buffers(pa.bool_(), len(valid), [
+            None, pa.py_buffer(np.packbits(~valid, bitorder="little"))])
+        if nulls is not None else None)
+
+
 def geo_parts(locations: pa.Array | pa.ChunkedArray) -> pa.StructArray:
-    """struct<country, division, locality> of each location text (empty parts null)."""
-    parts = pc.extract_regex(locations, _GEO)
-    if isinstance(parts, pa.ChunkedArray):
-        parts = parts.combine_chunks()
+    """struct<country, division, locality> of each location text (empty parts null).
+
+    Each distinct text of the batch is split once, then spread with ``take``.
+    """
+    distinct = pc.unique(locations)
+    parts = pc.extract_regex(distinct, _GEO)
     fields = []
     for i in range(parts.type.num_fields):
         child = pc.struct_field(parts, [i])
-        fields.append(pc.if_else(pc.equal(child, ""), pa.scalar(None, pa.string()), child))
-    return pa.StructArray.from_arrays(fields, names=["country", "division", "locality"])
+        fields.append(pc.if_else(pc.equal(child, _EMPTY), _NO_TEXT, child))
+    split = pa.StructArray.from_arrays(fields, names=["country", "division", "locality"])
+    return split.take(pc.index_in(locations, value_set=distinct))
 
 
 def add_derived(batch: pa.RecordBatch) -> pa.RecordBatch:

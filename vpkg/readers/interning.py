@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from vpkg.readers.arrays import binaries, from_values, ints, positions, to_numpy
 from vpkg.readers.jsonl import _valid_unicode, extract
 from vpkg.schema import Column
 
@@ -74,6 +77,9 @@ class ValueCodec:
         self._values: dict[tuple, pa.Array] | None = None
         self._seen = 0
         self.active = True
+        #: whether the marker's end can be the start of another (then only split finds them)
+        self._overlaps = any(self._marker.startswith(self._marker[i:])
+                             for i in range(1, len(self._marker)))
         #: the columns with paths from the record holding only the value (see `_learn`)
         self._wrapped = [Column(c.name, c.type, (key, *c.path), "", c.absent, (), c.nullable)
                          for c in columns]
@@ -83,7 +89,88 @@ class ValueCodec:
 
         When the values stop repeating (too many distinct texts) the codec turns itself
         off (`active` False) and gives the block back unchanged.
+
+        Array operations find every value and build the new block, and each distinct text
+        of the block is looked up once; a block where some value needs stepping over a
+        bracket (or has no end before the next value) is encoded value by value
+        (`encode_parts`), which gives the same bytes.
         """
+        if self._overlaps or len(block) >= 1 << 31:
+            return self.encode_parts(block)
+        a = np.frombuffer(block, np.uint8)
+        marker, width = self._marker, len(self._marker)
+        opens = positions(a, marker[-1])
+        opens = opens[opens >= width - 1]
+        for k in range(width - 1):  # the bytes before each opener spell the marker
+            opens = opens[a[opens - (width - 1 - k)] == marker[k]]
+        if not len(opens):
+            return block
+        starts = opens + 1  # of each value's text, after its opener
+        heads = opens - (width - 1)  # of each marker
+        bounds = np.append(heads[1:], len(block))  # a value's text ends before the next
+        closers = positions(a, self._closer[0])
+        at = np.searchsorted(closers, starts)
+        if at[-1] >= len(closers):
+            return self.encode_parts(block)
+        ends = closers[at]
+        if (ends >= bounds).any():
+            return self.encode_parts(block)
+        count = len(starts)
+        spans = np.empty(2 * count, np.int32)  # [start0, end0, start1, end1, ...]
+        spans[0::2], spans[1::2] = starts, ends
+        data = pa.py_buffer(block)
+        texts = pa.Array.from_buffers(pa.binary(), 2 * count - 1,
+                                      [None, pa.py_buffer(spans), data])
+        texts = pc.dictionary_encode(texts.take(ints(np.arange(0, 2 * count, 2, dtype=np.int32))))
+        tokens, cut = [], []
+        for text in texts.dictionary.to_pylist():
+            token = self._index.get(text)
+            if token is None:
+                if not self._may_learn(count, len(text)):
+                    self.active = False
+                    return block
+                token = self._learn(text)
+                if token is None:  # a bracket inside a string cut it short, or damage
+                    cut.append(len(tokens))
+            tokens.append(token)
+        which = to_numpy(texts.indices)
+        if cut:
+            which = which.copy()
+            for i in np.flatnonzero(np.isin(which, cut)).tolist():
+                end, token = self._extend(block, int(starts[i]), int(ends[i]), int(bounds[i]))
+                if token is None:
+                    return None
+                ends[i], which[i] = end, len(tokens)
+                tokens.append(token)
+        # the block as pieces: text before the first marker, the marker with its value,
+        # text up to the next marker, ...; each marker with its value becomes its token
+        cuts = np.empty(2 * count + 2, np.int32)
+        cuts[0], cuts[-1] = 0, len(block)
+        cuts[1:-1:2], cuts[2:-1:2] = heads, ends + 1
+        pieces = pa.Array.from_buffers(pa.binary(), 2 * count + 1,
+                                       [None, pa.py_buffer(cuts), data])
+        order = np.arange(2 * count + 1, dtype=np.int32)
+        order[1::2] = which + (2 * count + 1)
+        out = pa.concat_arrays([pieces, binaries(tokens)]).take(ints(order))
+        self._seen += count
+        _, offsets, values = out.buffers()
+        return values[:int(np.frombuffer(offsets, np.int32)[len(out)])].to_pybytes()
+
+    def _extend(self, block: bytes, start: int, end: int, bound: int) -> tuple[int, bytes | None]:
+        """(end, token) of the value whose text at ``start`` was cut short at ``end`` by a
+        bracket inside a string: the first longer text up to a bracket that parses."""
+        for _ in range(MAX_CUTS):
+            end = block.find(self._closer, end + 1, bound)
+            if end == -1:
+                break
+            text = block[start:end]
+            token = self._index.get(text) or self._learn(text)
+            if token is not None:
+                return end, token
+        return end, None
+
+    def encode_parts(self, block: bytes) -> bytes | None:
+        """What `encode` gives, one value at a time (steps over brackets inside strings)."""
         parts = block.split(self._marker)
         if len(parts) == 1:
             return block
@@ -130,7 +217,7 @@ class ValueCodec:
             self._values = {
                 c.path: pa.concat_arrays(
                     ([self._values[c.path]] if self._values else [])
-                    + [pa.array([row[c.name] for row in new], c.type)])
+                    + [from_values([row[c.name] for row in new], c.type)])
                 for c in self.columns
             }
         return self._values

@@ -22,12 +22,14 @@ the Python path gives. Repeated lineage lists are parsed once (`vpkg.readers.int
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from vpkg.readers.arrays import from_values, scalar
 from vpkg.readers.interning import ValueCodec
 from vpkg.readers.jsonl import _MISSING, convert
 from vpkg.readers.unknown_keys import extra_texts
@@ -212,11 +214,17 @@ class NativeReport:
             if array is None:
                 return None
             if column.absent is not None:
-                array = pc.fill_null(array, pa.scalar(column.absent, column.type))
+                array = pc.fill_null(array, _absent(column))
             elif not column.nullable and array.null_count:
                 return None
             arrays.append(array)
         return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+@functools.cache
+def _absent(column: Column) -> pa.Scalar:
+    """The value of an absent key (``is_annotated``: False)."""
+    return scalar(column.absent, column.type)
 
 
 def _screen(data: bytes) -> bool:
@@ -267,4 +275,4 @@ def _dates(array: pa.ChunkedArray) -> pa.ChunkedArray | None:
         if left is not _MISSING:
             return None
         days.append(day)
-    return pa.array(days, pa.date32()).take(pc.index_in(array, value_set=distinct))
+    return from_values(days, pa.date32()).take(pc.index_in(array, value_set=distinct))

@@ -29,6 +29,7 @@ import pyarrow as pa
 from vpkg.container.prefetch import prefetch
 from vpkg.errors import FormatError
 from vpkg.readers import jsonl
+from vpkg.readers.arrays import empty_table, equal_mask
 from vpkg.readers.derive import add_derived
 from vpkg.readers.json_arrow import NativeReport
 from vpkg.readers.jsonl import parse_line, record_batches, report_rows_of
@@ -40,9 +41,10 @@ MIN_LINES = 16
 #: Blocks read and prepared (on the prefetch thread) ahead of the ones being parsed.
 DEPTH = 2
 #: Blocks parsed at once on a pool of threads (pyarrow releases the GIL), beside the reading
-#: thread (which counts lines and tokenizes lineages, in Python) and the consumer: one per
-#: core but one (on two cores one parsing thread was faster than none or two).
-WORKERS = max(1, min(4, (os.cpu_count() or 1) - 1))
+#: thread and the consumer: one per core. (One per core but one was faster while the reading
+#: thread's Python work held the GIL; with its array operations, two parsing threads on two
+#: cores took 2.37-2.44 s against 2.64-2.65 s, medians of 5 and 6 alternating runs.)
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 _OPEN, _NL = 123, 10  # b"{", b"\n"
 #: Values that repeat verbatim across lines (one per host, one per virus): each
 #: distinct text is read once (see `vpkg.readers.interning`).
@@ -62,7 +64,11 @@ class Block:
 
 
 def line_blocks(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, tuple]]:
-    """(block of whole lines, number of its first line, `scan` of it), in order."""
+    """(block of whole lines, number of its first line, `scan` of it), in order.
+
+    A block is the bytes read (at least `BLOCK`, a zip member's chunks gathered) up to
+    their last line break, copied once; the rest starts the next block.
+    """
     read = getattr(stream, "read1", None) or stream.read
     parts: list[bytes] = []
     size = 0
@@ -76,16 +82,25 @@ def line_blocks(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, tup
                 continue
         if not parts:
             return
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        parts, size = [], 0
-        cut = len(data) if not chunk else data.rfind(b"\n") + 1
-        if cut == 0:
-            _check_length(data, number, where)
-            parts, size = [data], len(data)
-            continue
-        block = data if cut == len(data) else data[:cut]
-        if cut < len(data):
-            parts, size = [data[cut:]], len(data) - cut
+        if not chunk:  # the end of the member: every byte left
+            block = parts[0] if len(parts) == 1 else b"".join(parts)
+        else:
+            last = len(parts) - 1
+            while last >= 0 and (cut := parts[last].rfind(b"\n") + 1) == 0:
+                last -= 1
+            if last < 0:  # no line break yet: one line of at least BLOCK bytes
+                data = b"".join(parts)
+                _check_length(data, number, where)
+                parts, size = [data], len(data)
+                continue
+            whole, rest = parts[:last], parts[last]
+            if cut == len(rest):
+                whole.append(rest)
+            else:
+                whole.append(memoryview(rest)[:cut])
+            block = whole[0] if len(whole) == 1 and cut == len(rest) else b"".join(whole)
+            parts = ([rest[cut:]] if cut < len(rest) else []) + parts[last + 1:]
+            size = sum(map(len, parts))
         scanned = scan(block)
         yield block, number, scanned
         number += scanned[0]
@@ -104,19 +119,20 @@ def _check_length(tail: bytes, number: int, where: str) -> None:
 
 
 def scan(block: bytes) -> tuple[int, bool]:
-    """(lines in ``block``, whether every line starts with '{'), with C-level counts, or
-    array operations for long lines (a report's lines are ~2 KB)."""
+    """(lines in ``block``, whether every line starts with '{'), by array operations, or
+    C-level counts for short lines (a report's lines are ~2 KB)."""
     if not block:
         return 0, False
-    breaks = block.count(b"\n")
+    a = np.frombuffer(block, np.uint8)
+    mask = equal_mask(a, _NL)
+    breaks = int(np.count_nonzero(mask))
     ends = block[-1] == _NL
     lines = breaks + (not ends)
     if block[0] != _OPEN:
         return lines, False
     if breaks * 64 > len(block):  # short lines: no array of every line start
         return lines, block.count(b"\n{") == breaks - ends
-    a = np.frombuffer(block, np.uint8)
-    starts = np.flatnonzero(a == _NL)[: breaks - ends] + 1
+    starts = np.flatnonzero(mask)[: breaks - ends] + 1
     return lines, bool((a[starts] == _OPEN).all())
 
 
@@ -174,7 +190,7 @@ class ReportReader:
         if compact is None:
             return None
         if not compact:
-            return self.schema.empty_table()
+            return empty_table(self.schema)
         lines, plain = scan(compact)
         if not plain or len(compact) > jsonl.MAX_LINE_BYTES:
             return None

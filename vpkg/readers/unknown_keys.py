@@ -15,6 +15,8 @@ the value written, and ``json.dumps`` writes the same piece: the ``extra`` text 
 line failing the check makes the whole block go to the Python path.
 
 >>> import pyarrow as pa
+
+from vpkg.readers.arrays import strings
 >>> t = pa.table({"accession": ["A"], "newKey": [{"n": 3}]})
 >>> extra_texts(t, ["newKey"], [b'{"accession":"A","newKey":{"n":3}}']).to_pylist()
 ['{"newKey":{"n":3}}']
@@ -26,6 +28,8 @@ import datetime as dt
 import json
 
 import pyarrow as pa
+
+from vpkg.readers.arrays import strings
 
 
 def _stamp(value: object) -> str:
@@ -73,7 +77,7 @@ def extra_texts(table: pa.Table, unknown: list[str], lines: list[bytes]) -> pa.A
         if pieces:
             pieces.sort()
             out[row] = "{" + ",".join(p for _, p in pieces) + "}"
-    return pa.array(out, pa.string())
+    return strings(out)
 
 
 def _texts(key: str, value: object) -> list[str]:

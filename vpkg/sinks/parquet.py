@@ -3,9 +3,11 @@
 Files are written in a streaming way with bounded memory: batches are gathered into row
 groups of about `ROW_GROUP_BYTES` (8 MiB of Arrow data, at most `ROW_GROUP_ROWS` rows),
 compressed with zstd. The ``sequence`` column has neither dictionary encoding nor min/max
-statistics (values of megabytes would bloat every footer). Every file carries key-value
-metadata naming its source: ``vpkg.package_file``, ``vpkg.package_md5``,
-``vpkg.api_version``, ``vpkg.version``, ``vpkg.table`` and ``vpkg.member``.
+statistics (values of megabytes would bloat every footer); values inside lists (lineage
+entries, submitter names) have no statistics (no reader skips a row group by them). Every
+file carries key-value metadata naming its source: ``vpkg.package_file``,
+``vpkg.package_md5``, ``vpkg.api_version``, ``vpkg.version``, ``vpkg.table`` and
+``vpkg.member``.
 
 Nothing appears half-written: all tables are written under a hidden temporary folder inside
 the output folder (``.vpkg-export-*``), then each is renamed into place; on an error the
@@ -36,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vpkg.errors import ParameterError, VpkgError
+from vpkg.readers.arrays import empty_table
 from vpkg.schema import schema
 from vpkg.tables import GENOME_KEYED
 
@@ -327,13 +330,15 @@ class _Writer:
         self.group_rows = row_group_rows
 
     def options(self, arrow_schema: pa.Schema) -> dict:
-        """ParquetWriter keywords: zstd, no dictionary nor statistics on sequence columns."""
+        """ParquetWriter keywords: zstd, no dictionary nor statistics on sequence columns, no
+        statistics on values inside lists (lineages, submitter names)."""
         encoded = [p for p in _leaf_paths(arrow_schema) if p.split(".")[0] not in PLAIN_COLUMNS]
         return {
             "compression": "zstd",
             "compression_level": self.level,
             "use_dictionary": encoded,
-            "write_statistics": encoded,
+            # min/max of list elements filter no row group: 0.2 s of 1.1 for genomes
+            "write_statistics": [p for p in encoded if ".list.element" not in p],
         }
 
     def write_file(self, reader: pa.RecordBatchReader, path: Path, metadata: dict) -> int:
@@ -367,7 +372,7 @@ class _Writer:
         first, batches = _peek(reader)
         if first is None:  # no rows: one empty file, so that readers still see the schema
             (folder / f"{column}-{NULL_FOLDER}").mkdir(parents=True)
-            pq.write_table(file_schema.empty_table(),
+            pq.write_table(empty_table(file_schema),
                            folder / f"{column}-{NULL_FOLDER}" / "part-0.parquet",
                            **self.options(file_schema))
             return 0
@@ -449,7 +454,7 @@ def _peek(reader: pa.RecordBatchReader) -> tuple[pa.RecordBatch | None, Iterator
 def _leaf_paths(arrow_schema: pa.Schema) -> list[str]:
     """The Parquet column paths of a schema (``ranges.list.element.begin``, ...)."""
     buffer = io.BytesIO()
-    pq.write_table(arrow_schema.empty_table(), buffer)
+    pq.write_table(empty_table(arrow_schema), buffer)
     parquet_schema = pq.read_metadata(io.BytesIO(buffer.getvalue())).schema
     return [parquet_schema.column(i).path for i in range(len(parquet_schema))]
 
