@@ -410,3 +410,28 @@ def test_unverified_and_damaged_packages_say_so(tmp_path):
     assert page.figures["verified"] == "FAILED"
     assert "virus_dataset.md has md5" in out.read_text()
     assert page.figures["genomes"] == "9"  # the report is still made
+
+
+def test_a_member_the_report_reads_is_checked_by_that_read(tmp_path, monkeypatch):
+    """The sequences the report reads are hashed as read: one base changed (the zip's CRC
+    written for it, so only md5sum.txt disagrees) fails the check, and no member the
+    report read is read a second time to verify it."""
+    from vpkg.container import integrity
+
+    members = {n: zipfile.ZipFile(HANTA).read(n) for n in zipfile.ZipFile(HANTA).namelist()}
+    fasta = "ncbi_dataset/data/genomic.fna"
+    header, _, body = members[fasta].partition(b"\n")
+    members[fasta] = header + b"\n" + (b"C" if body[:1] != b"C" else b"G") + body[1:]
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(damaged, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    hashed_again = []
+    original = integrity.member_md5
+    monkeypatch.setattr(integrity, "member_md5",
+                        lambda c, m: hashed_again.append(m) or original(c, m))
+    out = tmp_path / "r.html"
+    vpkg.open_package(damaged).report(out)
+    assert parse_page(out).figures["verified"] == "FAILED"
+    assert "genomic.fna has md5" in out.read_text()
+    assert fasta not in hashed_again and "ncbi_dataset/data/data_report.jsonl" not in hashed_again

@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         with contextlib.ExitStack() as stack:
             packages = [stack.enter_context(open_package(p)) for p in args.paths]
-            summary = write_report([p.report_input() for p in packages], args.output,
+            summary = write_report([p.report_input(verify=not args.no_verify) for p in packages],
+                                   args.output,
                                    verify=not args.no_verify, title=args.title)
     print(summary)
     return 0

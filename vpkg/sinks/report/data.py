@@ -56,7 +56,9 @@ class PackageInput:
 
     ``genomes`` and ``genome_sequences`` are the package's sources (None when it lacks the
     member); ``verify`` checks its CRCs and md5s and returns the member md5s
-    (``Package.verify``); ``members`` are (member, bytes).
+    (``Package.verify``); ``members`` are (member, bytes). ``verify_after_reads``: the
+    sources' reads are what ``verify`` checks (`vpkg.container.checked.CheckedReads`), so it
+    runs once they are done rather than beside them.
     """
 
     path: str
@@ -64,6 +66,7 @@ class PackageInput:
     genomes: Source | None
     genome_sequences: Source | None
     verify: Callable[[], dict[str, str]]
+    verify_after_reads: bool = False
 
 
 @dataclass
@@ -129,10 +132,13 @@ def stage_packages(con: duckdb.DuckDBPyConnection, packages: list[PackageInput],
                               GENOME_COLUMNS, batch_size)
         sequences = pool.submit(_stage_table, con.cursor(), holding["genome_sequences"],
                                 "genome_sequences", ["accession", "length"], batch_size)
-        checks = pool.submit(lambda: [_package_input(p, verify) for p in packages])
+        beside = [p for p in packages if not p.verify_after_reads]
+        checks = pool.submit(lambda: {id(p): _package_input(p, verify) for p in beside})
         sources.genome_rows = genomes.result()
         sources.sequence_rows = sequences.result()
-        sources.inputs = checks.result()
+        done = checks.result()
+    sources.inputs = [done[id(p)] if id(p) in done else _package_input(p, verify)
+                      for p in packages]
     _distinct(con, sources)
     return sources
 
