@@ -406,7 +406,6 @@ class _Run:
         recent = self._list_accessions(cursor, "updated") if cursor is not None else set()
         listed = self._scope_listing(con, active | pending, window)
         self.result.listed = len(listed)
-        self.result.listed_in_full = self.full_listing
         if not listed and active:
             raise DownloadError(
                 f"{self.result.scope}: NCBI lists no records for this scope, which holds "
@@ -459,7 +458,7 @@ class _Run:
         full. A withdrawal and a late record on the same day cancel out in the count; the
         next full listing finds both.
         """
-        self.full_listing = True
+        self.result.listed_in_full = True
         if before and len(self.taxa) == 1 and not self._full_listing_due(con):
             from vpkg.fetch.listing import count_reports, make_query
 
@@ -468,7 +467,7 @@ class _Run:
             counted = count_reports(self.client, query, self.stats)
             derived = (before - superseded(before, window)) | window
             if counted == len(derived):
-                self.full_listing = False
+                self.result.listed_in_full = False
                 return derived
         return self._list_accessions()
 
@@ -653,7 +652,7 @@ class _Run:
             finished = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             con.execute("UPDATE sync_scopes SET cursor = ?, last_run_at = ? WHERE scope = ?",
                         [self.started, finished, self.scope])
-            if self.full_listing:
+            if self.result.listed_in_full:
                 con.execute("UPDATE sync_scopes SET full_listed_at = ? WHERE scope = ?",
                             [self.started, self.scope])
             r = self.result
