@@ -170,3 +170,14 @@ def test_reading_makes_jemalloc_the_pool_unless_one_is_chosen(env, pool):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=environ)
     assert out.stdout.strip() == pool
+
+
+def test_loading_into_a_warehouse_imports_no_pandas(tmp_path):
+    pytest.importorskip("pandas")
+    package = sorted((SAMPLES.parent / "real").glob("*.zip"))[0]
+    code = ("import sys, vpkg\n"
+            f"vpkg.load({str(package)!r}, {str(tmp_path / 'wh.duckdb')!r}, progress=False)\n"
+            "print('pandas' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

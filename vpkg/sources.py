@@ -152,7 +152,11 @@ class Source:
             self.progress.update(self.size - self._reported)
 
     def _with_ordinal(self, batch: pa.RecordBatch, start: int) -> pa.RecordBatch:
-        ordinals = pa.array(range(start, start + batch.num_rows), pa.int64())
+        import numpy as np
+
+        from vpkg.readers.arrays import ints  # pa.array(range(...)) imports pandas
+
+        ordinals = ints(np.arange(start, start + batch.num_rows, dtype=np.int64))
         return pa.RecordBatch.from_arrays([ordinals, *batch.columns], schema=self.schema)
 
 

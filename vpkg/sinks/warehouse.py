@@ -554,9 +554,11 @@ def _duckdb_columns(table: str) -> tuple[tuple[str, str, bool], ...]:
     per process: every load checks the tables)."""
     import duckdb
 
+    from vpkg.readers.arrays import empty_table  # Schema.empty_table() imports pandas
+
     arrow = schema(table)
     with duckdb.connect() as con:
-        con.register("empty", arrow.empty_table())
+        con.register("empty", empty_table(arrow))
         rows = con.execute("DESCRIBE SELECT * FROM empty").fetchall()
     return tuple((r[0], r[1], arrow.field(r[0]).nullable) for r in rows)
 
