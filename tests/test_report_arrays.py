@@ -76,6 +76,66 @@ def test_a_value_without_its_closing_bracket_goes_value_by_value(monkeypatch):
     assert codec.encode(line + b"\n" + cut) is None and len(calls) == 1
 
 
+def _lineage_lines(raw: bytes, fresh: bool, count: int) -> list[bytes]:
+    """``count`` real lines of ``raw`` (repeated as needed); with ``fresh``, each virus
+    lineage made a text of its own (a real one, behind a first item named by the line's
+    number)."""
+    lines = [x for x in raw.splitlines() if b'"virus":{"lineage":[' in x]
+    lines = (lines * (count // len(lines) + 1))[:count]
+    if not fresh:
+        return lines
+    out = []
+    for i, line in enumerate(lines):
+        head, tail = line.split(b'"virus":{"lineage":[', 1)
+        out.append(head + b'"virus":{"lineage":[{"name":"x","taxId":%d},' % (i + 1) + tail)
+    return out
+
+
+def test_the_codec_learns_repeated_texts_and_stops_when_they_do_not_repeat():
+    from vpkg.readers import interning
+
+    raw = real_report()
+    repeated = ReportReader("t", GENOME_COLUMNS, GENOME_READ_SCHEMA, dedupe=REPEATED).native
+    lines = _lineage_lines(raw, fresh=False, count=2 * interning.WARMUP)
+    for block in blocks_of(b"\n".join(lines) + b"\n", 2000):
+        assert repeated.encode(block) is not None
+    codec = repeated.codecs[0]
+    distinct = {x for line in lines for x in line.split(b'"lineage":[')[1:]}
+    assert codec.active and len(codec._rows) <= len(distinct)
+
+    unique = ReportReader("t", GENOME_COLUMNS, GENOME_READ_SCHEMA, dedupe=REPEATED).native
+    fresh = _lineage_lines(raw, fresh=True, count=2 * interning.WARMUP)
+    blocks = blocks_of(b"\n".join(fresh) + b"\n", 2000)
+    for block in blocks:
+        unique.encode(block)
+    codec = unique.codecs[0]
+    # every virus lineage is new: after the warm-up the codec gives blocks back as they are
+    assert not codec.active
+    assert codec._seen <= interning.WARMUP + 2 * 2000
+    assert unique.encode(blocks[-1]) is None  # nothing left to tokenize: read as is
+
+
+def test_blocks_encoded_on_several_threads_parse_to_the_python_paths_tables():
+    from concurrent.futures import ThreadPoolExecutor
+
+    raw = real_report()
+    native = ReportReader("t", GENOME_COLUMNS, GENOME_READ_SCHEMA, dedupe=REPEATED).native
+    python = ReportReader("t", GENOME_COLUMNS, GENOME_READ_SCHEMA, native=False)
+    blocks = blocks_of(raw, 200 if raw.count(b"\n") > 5000 else 8)
+
+    def parsed(block: bytes) -> pa.Table | None:
+        return native.parse(block, block.count(b"\n"), native.encode(block))
+
+    with ThreadPoolExecutor(4) as pool:
+        tables = list(pool.map(parsed, blocks))
+    assert sum(t is not None for t in tables) > len(blocks) // 2
+    for block, table in zip(blocks, tables, strict=True):
+        if table is not None:
+            lines = block.count(b"\n")
+            expected = python._python(python.prepare(block, 1, (lines, True)))
+            assert table.equals(expected)
+
+
 def test_numpy_dates_are_pythons():
     texts = [json.loads(x).get("isolate", {}).get("collectionDate")
              for x in real_report().splitlines()]

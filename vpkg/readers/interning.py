@@ -23,7 +23,9 @@ text that parses is the value.
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -36,9 +38,13 @@ from vpkg.schema import Column
 #: At most this many distinct texts, or this many bytes of them, are remembered per value.
 MAX_TEXTS = 50_000
 MAX_TEXT_BYTES = 64 << 20
-#: A value is worth a token while each distinct text is seen this many times on average
-#: (learning a text through the Python path costs about as much as parsing it a few times).
+#: A value is worth a token while at most one value in this many is a text not seen before
+#: (learning a text through the Python path, ~13 us for a submitter block, costs about as
+#: much as parsing it natively six times), judged block by block after the first `WARMUP`
+#: values, which are always learnt (values arrive in no particular order: the first
+#: blocks meet most of the distinct texts).
 MIN_REPEAT = 8
+WARMUP = 16384
 
 
 #: Brackets inside the strings of one value that are stepped over to find its end.
@@ -76,6 +82,9 @@ class ValueCodec:
         self._size = 0
         self._values: dict[tuple, pa.Array] | None = None
         self._seen = 0
+        self._ids: dict[bytes, int] = {}  # token -> its number
+        self._known = self._token_array = binaries([])
+        self._lock = threading.Lock()  # encode runs on several threads at once
         self.active = True
         #: whether the marker's end can be the start of another (then only split finds them)
         self._overlaps = any(self._marker.startswith(self._marker[i:])
@@ -90,58 +99,54 @@ class ValueCodec:
         When the values stop repeating (too many distinct texts) the codec turns itself
         off (`active` False) and gives the block back unchanged.
 
-        Array operations find every value and build the new block, and each distinct text
-        of the block is looked up once; a block where some value needs stepping over a
+        Array operations find every value, look its text up among the known ones
+        (``index_in``) and build the new block; only new texts are handled one by one
+        (learnt under the codec's lock, so that blocks are encoded on several threads at
+        once). A block where some value needs stepping over a
         bracket (or has no end before the next value) is encoded value by value
         (`encode_parts`), which gives the same bytes.
         """
         if self._overlaps or len(block) >= 1 << 31:
-            return self.encode_parts(block)
-        a = np.frombuffer(block, np.uint8)
-        marker, width = self._marker, len(self._marker)
-        opens = positions(a, marker[-1])
-        opens = opens[opens >= width - 1]
-        for k in range(width - 1):  # the bytes before each opener spell the marker
-            opens = opens[a[opens - (width - 1 - k)] == marker[k]]
-        if not len(opens):
-            return block
-        starts = opens + 1  # of each value's text, after its opener
-        heads = opens - (width - 1)  # of each marker
-        bounds = np.append(heads[1:], len(block))  # a value's text ends before the next
-        closers = positions(a, self._closer[0])
-        at = np.searchsorted(closers, starts)
-        if at[-1] >= len(closers):
-            return self.encode_parts(block)
-        ends = closers[at]
-        if (ends >= bounds).any():
-            return self.encode_parts(block)
+            with self._lock:
+                return self.encode_parts(block)
+        found = self._spans(block)
+        if found is None:
+            with self._lock:
+                return self.encode_parts(block)
+        heads, starts, ends, bounds = found
         count = len(starts)
+        if not count:
+            return block
         spans = np.empty(2 * count, np.int32)  # [start0, end0, start1, end1, ...]
         spans[0::2], spans[1::2] = starts, ends
         data = pa.py_buffer(block)
         texts = pa.Array.from_buffers(pa.binary(), 2 * count - 1,
                                       [None, pa.py_buffer(spans), data])
-        texts = pc.dictionary_encode(texts.take(ints(np.arange(0, 2 * count, 2, dtype=np.int32))))
-        tokens, cut = [], []
-        for text in texts.dictionary.to_pylist():
-            token = self._index.get(text)
-            if token is None:
-                if not self._may_learn(count, len(text)):
+        texts = texts.take(ints(np.arange(0, 2 * count, 2, dtype=np.int32)))
+        with self._lock:  # the texts known so far, and learning the new ones
+            known, tokens = self._arrays()
+            ids = pc.index_in(texts, value_set=known)
+            if ids.null_count:
+                new = pc.unique(texts.filter(pc.is_null(ids))).to_pylist()
+                if not self._worth(count, new):
                     self.active = False
                     return block
-                token = self._learn(text)
-                if token is None:  # a bracket inside a string cut it short, or damage
-                    cut.append(len(tokens))
-            tokens.append(token)
-        which = to_numpy(texts.indices)
-        if cut:
-            which = which.copy()
-            for i in np.flatnonzero(np.isin(which, cut)).tolist():
-                end, token = self._extend(block, int(starts[i]), int(ends[i]), int(bounds[i]))
-                if token is None:
-                    return None
-                ends[i], which[i] = end, len(tokens)
-                tokens.append(token)
+                for text in new:
+                    self._learn(text)
+                known, tokens = self._arrays()
+                ids = pc.index_in(texts, value_set=known)
+            if ids.null_count:  # a bracket inside a string cut a text short, or damage
+                which = np.frombuffer(ids.buffers()[1], np.int32)[:len(ids)].copy()
+                for i in np.flatnonzero(to_numpy(pc.is_null(ids))).tolist():
+                    end, token = self._extend(block, int(starts[i]), int(ends[i]),
+                                              int(bounds[i]))
+                    if token is None:
+                        return None
+                    ends[i], which[i] = end, self._ids[token]
+                known, tokens = self._arrays()
+            else:
+                which = to_numpy(ids)
+            self._seen += count
         # the block as pieces: text before the first marker, the marker with its value,
         # text up to the next marker, ...; each marker with its value becomes its token
         cuts = np.empty(2 * count + 2, np.int32)
@@ -151,10 +156,42 @@ class ValueCodec:
                                        [None, pa.py_buffer(cuts), data])
         order = np.arange(2 * count + 1, dtype=np.int32)
         order[1::2] = which + (2 * count + 1)
-        out = pa.concat_arrays([pieces, binaries(tokens)]).take(ints(order))
-        self._seen += count
+        out = pa.concat_arrays([pieces, tokens]).take(ints(order))
         _, offsets, values = out.buffers()
         return values[:int(np.frombuffer(offsets, np.int32)[len(out)])].to_pybytes()
+
+    def _spans(self, block: bytes) -> tuple[np.ndarray, ...] | None:
+        """(marker starts, text starts, text ends, bounds) of every value in ``block``, by
+        array operations; None when some value has no closer before the next marker."""
+        a = np.frombuffer(block, np.uint8)
+        marker, width = self._marker, len(self._marker)
+        opens = positions(a, marker[-1])
+        opens = opens[opens >= width - 1]
+        for k in range(width - 1):  # the bytes before each opener spell the marker
+            opens = opens[a[opens - (width - 1 - k)] == marker[k]]
+        if not len(opens):
+            return opens, opens, opens, opens
+        starts = opens + 1  # of each value's text, after its opener
+        heads = opens - (width - 1)  # of each marker
+        bounds = np.append(heads[1:], len(block))  # a value's text ends before the next
+        closers = positions(a, self._closer[0])
+        at = np.searchsorted(closers, starts)
+        if at[-1] >= len(closers):
+            return None
+        ends = closers[at]
+        if (ends >= bounds).any():
+            return None
+        return heads, starts, ends, bounds
+
+    def _arrays(self) -> tuple[pa.Array, pa.Array]:
+        """(the known texts, their tokens), in token order (under the lock)."""
+        built = len(self._known)
+        if built != len(self._rows):
+            texts = binaries(list(itertools.islice(self._index, built, None)))
+            tokens = binaries([self._token(i) for i in range(built, len(self._rows))])
+            self._known = pa.concat_arrays([self._known, texts])
+            self._token_array = pa.concat_arrays([self._token_array, tokens])
+        return self._known, self._token_array
 
     def _extend(self, block: bytes, start: int, end: int, bound: int) -> tuple[int, bytes | None]:
         """(end, token) of the value whose text at ``start`` was cut short at ``end`` by a
@@ -178,15 +215,16 @@ class ValueCodec:
         append = out.append
         get = self._index.get
         closer = self._closer
+        new = {p[:p.find(closer)] for p in parts[1:]}.difference(self._index)
+        if not self._worth(len(parts) - 1, list(new)):
+            self.active = False
+            return block
         for part in parts[1:]:  # find and slices: no tuple per value, no GC pressure
             end = part.find(closer)
             token = get(part[:end])
             if token is None:
                 if end == -1:
                     return None
-                if not self._may_learn(len(parts) - 1, end):
-                    self.active = False
-                    return block
                 token = self._learn(part[:end])
                 for _ in range(MAX_CUTS):  # a bracket inside a string cut the text short
                     if token is not None:
@@ -202,15 +240,23 @@ class ValueCodec:
         self._seen += len(parts) - 1
         return b"".join(out)
 
-    def _may_learn(self, count: int, size: int) -> bool:
-        """Whether one more text may be remembered: room left, and values still repeat."""
-        if len(self._rows) >= MAX_TEXTS or self._size + size > MAX_TEXT_BYTES:
+    def _worth(self, count: int, new: list[bytes]) -> bool:
+        """Whether a block of ``count`` values, ``new`` of them texts not seen before, is
+        worth encoding: room left for them, and values still repeat (see `MIN_REPEAT`)."""
+        if not new:
+            return True
+        if (len(self._rows) + len(new) > MAX_TEXTS
+                or self._size + sum(map(len, new)) > MAX_TEXT_BYTES):
             return False
-        seen = self._seen + count
-        return seen < 4 * MIN_REPEAT or len(self._rows) * MIN_REPEAT < seen
+        return self._seen + count <= WARMUP or len(new) * MIN_REPEAT <= count
 
     def values(self) -> dict[tuple, pa.Array]:
-        """Relative column path -> the column's values, in token order."""
+        """Relative column path -> the column's values, in token order (every token given
+        so far)."""
+        with self._lock:
+            return self._built_values()
+
+    def _built_values(self) -> dict[tuple, pa.Array]:
         built = len(next(iter(self._values.values()))) if self._values else 0
         if self._values is None or built != len(self._rows):
             new = self._rows[built:]
@@ -221,6 +267,9 @@ class ValueCodec:
                 for c in self.columns
             }
         return self._values
+
+    def _token(self, number: int) -> bytes:
+        return b'"%s":%d' % (self.key.encode(), number)
 
     def _learn(self, text: bytes) -> bytes | None:
         opener, closer = (b"[", b"]") if self.list else (b"{", b"}")
@@ -235,7 +284,8 @@ class ValueCodec:
         row = extract(record, self._wrapped)
         if record:  # something would be left for extra: the Python path must read it
             return None
-        token = b'"%s":%d' % (self.key.encode(), len(self._rows))
+        token = self._token(len(self._rows))
+        self._ids[token] = len(self._rows)
         self._rows.append(row)
         self._index[text] = token
         self._size += len(text)

@@ -123,24 +123,24 @@ class NativeReport:
         None when nothing is to be tokenized, a value's text must be read as is, or the
         block holds a ``null`` (pyarrow cannot tell it from an absent key).
         """
-        with self._lock:
-            applied = []
-            for codec in self.codecs:
-                if not codec.active:
-                    continue
-                out = codec.encode(block)
-                if out is None:
-                    return None
-                if codec.active:
-                    block = out
-                    applied.append(codec)
-            if not applied:
+        applied = []
+        for codec in self.codecs:
+            if not codec.active:
+                continue
+            out = codec.encode(block)
+            if out is None:
                 return None
-            key = frozenset(applied)
+            if out is not block:
+                block = out
+                applied.append(codec)
+        if not applied:
+            return None
+        key = frozenset(applied)
+        with self._lock:
             if key not in self._schemas:
                 paths = {p for codec in applied for p in codec.containers}
                 self._schemas[key] = _nest(self.columns, paths)
-            values = {codec: codec.values() for codec in applied}
+        values = {codec: codec.values() for codec in applied}
         schema = self._schemas[key]
         if schema is None or not _screen(block):
             return None

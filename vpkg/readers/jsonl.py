@@ -9,6 +9,7 @@ type does not fit their column (the column is then null).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from typing import IO
@@ -97,20 +98,37 @@ def convert(value, typ: pa.DataType):
     """(converted, leftover): leftover is what the column could not take (or _MISSING)."""
     if value is None:
         return None, _MISSING
+    entry = _COMPILED.get(id(typ))
+    if entry is None or entry[0] is not typ:
+        function = _compile(typ)
+        if len(_COMPILED) >= 4096:
+            _COMPILED.clear()
+        _COMPILED[id(typ)] = entry = (typ, function)  # holds typ: its id is not reused
+    return entry[1](value)
+
+
+#: id(type) -> (type, its conversion): the Python path converts every value of every line,
+#: and inspecting (or hashing, 3 us) a pyarrow type per value cost more than converting it.
+_COMPILED: dict[int, tuple[pa.DataType, object]] = {}
+
+
+def _compile(typ: pa.DataType):
+    """The conversion of a non-null value to ``typ``, with nested types resolved once."""
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        return (value, _MISSING) if isinstance(value, str) else (None, value)
+        return lambda value: (value, _MISSING) if isinstance(value, str) else (None, value)
     if pa.types.is_boolean(typ):
-        return (value, _MISSING) if isinstance(value, bool) else (None, value)
+        return lambda value: (value, _MISSING) if isinstance(value, bool) else (None, value)
     if pa.types.is_integer(typ):
-        return _to_int(value, typ)
+        return functools.partial(_to_int, typ=typ)
     if pa.types.is_date32(typ):
-        return _to_date(value)
+        return _to_date
     if pa.types.is_timestamp(typ):
-        return _to_timestamp(value)
+        return _to_timestamp
     if pa.types.is_list(typ):
-        return _to_list(value, typ.value_type)
+        return functools.partial(_to_list, item=_compile(typ.value_type))
     if pa.types.is_struct(typ):
-        return _to_struct(value, typ)
+        fields = tuple((f.name, camel(f.name), _compile(f.type)) for f in typ)
+        return functools.partial(_to_struct, fields=fields)
     raise TypeError(f"no JSON conversion for {typ}")  # a bug in schema.py, not in the data
 
 
@@ -157,12 +175,12 @@ def _to_timestamp(value):
     return stamp, (_MISSING if exact else value)
 
 
-def _to_list(value, item_type: pa.DataType):
+def _to_list(value, item):
     if not isinstance(value, list):
         return None, value
     items, leftovers = [], []
     for element in value:
-        converted, left = convert(element, item_type)
+        converted, left = (None, _MISSING) if element is None else item(element)
         items.append(converted)
         leftovers.append(left)
     if all(left is _MISSING for left in leftovers):
@@ -170,21 +188,20 @@ def _to_list(value, item_type: pa.DataType):
     return items, [({} if left is _MISSING else left) for left in leftovers]
 
 
-def _to_struct(value, typ: pa.StructType):
+def _to_struct(value, fields):
     if not isinstance(value, dict):
         return None, value
     rest = dict(value)
     out = {}
-    for i in range(typ.num_fields):
-        f = typ.field(i)
-        key = camel(f.name)
+    for name, key, function in fields:
         if key in rest:
-            converted, left = convert(rest.pop(key), f.type)
-            out[f.name] = converted
+            item = rest.pop(key)
+            converted, left = (None, _MISSING) if item is None else function(item)
+            out[name] = converted
             if left is not _MISSING:
                 rest[key] = left
         else:
-            out[f.name] = None
+            out[name] = None
     return out, (rest if rest else _MISSING)
 
 

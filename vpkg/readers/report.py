@@ -8,9 +8,10 @@ native speed for their neighbours; when both halves are refused, or a piece is s
 Python path reads it. Either way rows keep file order, and `rebatch` cuts the result into
 batches of at most ``batch_size`` rows.
 
-Reading, line counting and the lineage step of the next blocks run on a second thread
-(`prefetch`), and blocks are parsed on `WORKERS` threads at once (pyarrow releases the
-GIL), their tables handed on in file order (`ordered`). Empty lines are dropped before the
+Reading and line counting of the next blocks run on a second thread (`prefetch`), and
+blocks are encoded (repeated values as tokens, `vpkg.readers.interning`), parsed and
+finished (the derived columns) on `WORKERS` threads at once (pyarrow and numpy release
+the GIL), their batches handed on in file order (`ordered`). Empty lines are dropped before the
 native parse (`without_blank_lines`), so they cost no more than reading them.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -54,13 +55,12 @@ REPEATED = [("host", "lineage"), ("virus", "lineage")]
 @dataclass
 class Block:
     """Whole lines of a report: where they start, how many, whether each is one plain object
-    line (starts with '{'), and the lineage-encoded form of the bytes (see `NativeReport`)."""
+    line (starts with '{')."""
 
     data: bytes
     number: int
     lines: int
     plain: bool
-    encoded: tuple | None = None
 
 
 def line_blocks(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, tuple]]:
@@ -159,12 +159,13 @@ class ReportReader:
             self.native = None
 
     def prepare(self, data: bytes, number: int, scanned: tuple | None = None) -> Block:
-        """A block with its lines counted and its bytes encoded (on the prefetch thread)."""
+        """A block with its lines counted."""
         lines, plain = scanned or scan(data)
-        block = Block(data, number, lines, plain)
-        if self.native is not None and plain and len(data) <= jsonl.MAX_LINE_BYTES:
-            block.encoded = self.native.encode(data)
-        return block
+        return Block(data, number, lines, plain)
+
+    def _native(self, data: bytes, lines: int) -> pa.Table | None:
+        """The native table of whole plain lines (repeated values encoded first), or None."""
+        return self.native.parse(data, lines, self.native.encode(data))
 
     def tables(self, block: Block) -> Iterator[pa.Table]:
         """The rows of ``block`` as tables, in order."""
@@ -172,7 +173,7 @@ class ReportReader:
         if self.native is not None and not block.plain:
             table = self._compacted(block)
         elif self.native is not None and len(block.data) <= jsonl.MAX_LINE_BYTES:
-            table = self.native.parse(block.data, block.lines, block.encoded)
+            table = self._native(block.data, block.lines)
         if table is not None:
             yield table
         elif self.native is None or block.lines <= MIN_LINES:
@@ -194,7 +195,7 @@ class ReportReader:
         lines, plain = scan(compact)
         if not plain or len(compact) > jsonl.MAX_LINE_BYTES:
             return None
-        return self.native.parse(compact, lines, self.native.encode(compact))
+        return self._native(compact, lines)
 
     def _halves(self, block: Block) -> Iterator[pa.Table]:
         data = block.data
@@ -204,7 +205,7 @@ class ReportReader:
             return
         first = self.prepare(data[:cut], block.number)
         second = self.prepare(data[cut:], block.number + first.lines)
-        parsed = [self.native.parse(p.data, p.lines, p.encoded) if p.plain else None
+        parsed = [self._native(p.data, p.lines) if p.plain else None
                   for p in (first, second)]
         both_refused = parsed[0] is None and parsed[1] is None
         for piece, table in zip((first, second), parsed, strict=True):
@@ -231,16 +232,22 @@ class ReportReader:
 
 
 def report_batches(
-    stream: IO[bytes], where: str, reader: ReportReader, batch_size: int
+    stream: IO[bytes], where: str, reader: ReportReader, batch_size: int,
+    finish: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of at most ``batch_size`` rows, in file order.
 
     Blocks are parsed on `WORKERS` threads at once (pyarrow releases the GIL while it
-    parses), and their tables are handed on in file order.
+    parses), each parsed batch passed through ``finish`` on the same thread, and the
+    results handed on in file order.
     """
+    def work(block: Block) -> list[pa.RecordBatch]:
+        parsed = [b for t in reader.tables(block) for b in t.to_batches() if b.num_rows]
+        return parsed if finish is None else [finish(b) for b in parsed]
+
     blocks = prefetch((reader.prepare(*block) for block in line_blocks(stream, where)), DEPTH)
     try:
-        yield from rebatch(ordered(lambda b: list(reader.tables(b)), blocks), batch_size)
+        yield from rebatch(ordered(work, blocks), batch_size)
     finally:
         blocks.close()
 
@@ -269,16 +276,15 @@ def ordered(work, items: Iterator, workers: int | None = None) -> Iterator:
                 future.cancel()
 
 
-def rebatch(tables: Iterator[pa.Table], batch_size: int) -> Iterator[pa.RecordBatch]:
-    """The tables' rows in batches of at most ``batch_size`` rows, without copying.
+def rebatch(batches: Iterator[pa.RecordBatch], batch_size: int) -> Iterator[pa.RecordBatch]:
+    """The batches' rows in batches of at most ``batch_size`` rows, without copying.
 
-    A batch ends at ``batch_size`` rows or at the end of a table (a block), whichever
-    comes first: batches are slices of the parsed blocks.
+    A batch ends at ``batch_size`` rows or at the end of a parsed one, whichever comes
+    first: batches are slices of the parsed blocks.
     """
-    for table in tables:
-        for batch in table.to_batches():
-            for offset in range(0, batch.num_rows, batch_size):
-                yield batch.slice(offset, batch_size)
+    for batch in batches:
+        for offset in range(0, batch.num_rows, batch_size):
+            yield batch.slice(offset, batch_size)
 
 
 def batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.RecordBatch]:
@@ -289,5 +295,4 @@ def batches(stream: IO[bytes], where: str, batch_size: int) -> Iterator[pa.Recor
     (`vpkg.readers.derive`), whichever path parsed it.
     """
     reader = ReportReader(where, GENOME_COLUMNS, GENOME_READ_SCHEMA, dedupe=REPEATED)
-    for batch in report_batches(stream, where, reader, batch_size):
-        yield add_derived(batch)
+    yield from report_batches(stream, where, reader, batch_size, finish=add_derived)
