@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from vpkg.readers.arrays import from_values, scalar
+from vpkg.readers.arrays import from_values, holds, scalar
 from vpkg.readers.interning import ValueCodec
 from vpkg.readers.jsonl import _MISSING, convert
 from vpkg.readers.unknown_keys import extra_texts
@@ -229,7 +229,7 @@ def _absent(column: Column) -> pa.Scalar:
 
 def _screen(data: bytes) -> bool:
     """False when ``data`` holds the bytes ``null`` (a JSON null, or text in a string)."""
-    return b"null" not in data
+    return len(data) < 4 or not holds(data, b"null")
 
 
 def _at(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray:
