@@ -241,3 +241,16 @@ def test_loading_into_a_warehouse_imports_no_pandas(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_holds_is_in_at_every_alignment():
+    raw = real_report()[:20000]
+    assert (b"null" in raw) is arrays.holds(raw, b"null")
+    for at in range(9):
+        for size in range(at + 4, at + 12):
+            data = raw[:size - 4 - at] + b"x" * at + b"null"
+            data = data[:size] if len(data) > size else data
+            assert arrays.holds(data, b"null") is (b"null" in data)
+            clean = data.replace(b"null", b"nul!")
+            assert not arrays.holds(clean, b"null")
+    assert not arrays.holds(b"nul", b"null") and arrays.holds(b"null", b"null")

@@ -242,11 +242,14 @@ def _at(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray:
 def _has_empty_struct(array: pa.ChunkedArray) -> bool:
     """Whether some valid struct value has every child null: a ``{}`` in the JSON."""
     children = [pc.struct_field(array, [i]) for i in range(array.type.num_fields)]
-    empty = pc.is_valid(array)
-    for child in children:
-        empty = pc.and_(empty, pc.is_null(child))
-    if pc.any(empty).as_py():
-        return True
+    # a child null only where the struct is (struct_field gives the struct's nulls) is
+    # present in every value: no value is empty, without comparing the children
+    if not any(c.null_count == array.null_count for c in children):
+        empty = pc.is_valid(array)
+        for child in children:
+            empty = pc.and_(empty, pc.is_null(child))
+        if pc.any(empty).as_py():
+            return True
     return any(pa.types.is_struct(c.type) and _has_empty_struct(c) for c in children)
 
 
