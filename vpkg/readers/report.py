@@ -8,10 +8,10 @@ native speed for their neighbours; when both halves are refused, or a piece is s
 Python path reads it. Either way rows keep file order, and `rebatch` cuts the result into
 batches of at most ``batch_size`` rows.
 
-Reading and line counting of the next blocks run on a second thread (`prefetch`), and
-blocks are encoded (repeated values as tokens, `vpkg.readers.interning`), parsed and
-finished (the derived columns) on `WORKERS` threads at once (pyarrow and numpy release
-the GIL), their batches handed on in file order (`ordered`). Empty lines are dropped before the
+Reading, line counting and encoding (repeated values as tokens, `vpkg.readers.interning`)
+of the next blocks run on a second thread (`prefetch`); blocks are parsed and finished
+(the derived columns) on `WORKERS` threads at once (pyarrow and numpy release the GIL),
+their batches handed on in file order (`ordered`). Empty lines are dropped before the
 native parse (`without_blank_lines`), so they cost no more than reading them.
 """
 
@@ -55,12 +55,13 @@ REPEATED = [("host", "lineage"), ("virus", "lineage")]
 @dataclass
 class Block:
     """Whole lines of a report: where they start, how many, whether each is one plain object
-    line (starts with '{')."""
+    line (starts with '{'), and the encoded form of the bytes (see `NativeReport.encode`)."""
 
     data: bytes
     number: int
     lines: int
     plain: bool
+    encoded: tuple | None = None
 
 
 def line_blocks(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, tuple]]:
@@ -159,9 +160,14 @@ class ReportReader:
             self.native = None
 
     def prepare(self, data: bytes, number: int, scanned: tuple | None = None) -> Block:
-        """A block with its lines counted."""
+        """A block with its lines counted and its repeated values encoded (on the prefetch
+        thread: encoding there rather than on the parsing threads took no less time, and
+        about 20 MB more memory in an export)."""
         lines, plain = scanned or scan(data)
-        return Block(data, number, lines, plain)
+        block = Block(data, number, lines, plain)
+        if self.native is not None and plain and len(data) <= jsonl.MAX_LINE_BYTES:
+            block.encoded = self.native.encode(data)
+        return block
 
     def _native(self, data: bytes, lines: int) -> pa.Table | None:
         """The native table of whole plain lines (repeated values encoded first), or None."""
@@ -173,7 +179,7 @@ class ReportReader:
         if self.native is not None and not block.plain:
             table = self._compacted(block)
         elif self.native is not None and len(block.data) <= jsonl.MAX_LINE_BYTES:
-            table = self._native(block.data, block.lines)
+            table = self.native.parse(block.data, block.lines, block.encoded)
         if table is not None:
             yield table
         elif self.native is None or block.lines <= MIN_LINES:
@@ -205,7 +211,7 @@ class ReportReader:
             return
         first = self.prepare(data[:cut], block.number)
         second = self.prepare(data[cut:], block.number + first.lines)
-        parsed = [self._native(p.data, p.lines) if p.plain else None
+        parsed = [self.native.parse(p.data, p.lines, p.encoded) if p.plain else None
                   for p in (first, second)]
         both_refused = parsed[0] is None and parsed[1] is None
         for piece, table in zip((first, second), parsed, strict=True):
