@@ -23,6 +23,7 @@ import pyarrow as pa
 import pytest
 from conftest import SAMPLES, zip_members
 
+from vpkg.errors import FormatError
 from vpkg.readers import arrays, derive
 from vpkg.readers.report import REPEATED, ReportReader, line_blocks, scan
 from vpkg.schema import GENOME_COLUMNS, GENOME_READ_SCHEMA, LINEAGE
@@ -189,6 +190,39 @@ def test_line_blocks_cut_whole_lines_whatever_the_reads(seed, monkeypatch):
         assert first == number and lines == len(split) == scan(block)[0]
         assert plain == all(x.startswith(b"{") for x in split)
         number += lines
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_line_blocks_of_a_file_cut_whole_lines(seed, monkeypatch, tmp_path):
+    from vpkg.readers import report as engine
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(engine, "BLOCK", rng.choice([16, 300, 4096]))
+    pieces = [b"", b"{}", b'{"a":1}', b"x" * 50, b"{" + b"y" * 5000, b"\n"]
+    data = b"\n".join(rng.choice(pieces) for _ in range(rng.randint(0, 400)))
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(data)
+    with open(path, "rb") as stream:
+        blocks = list(line_blocks(stream, "t"))
+    assert b"".join(b for b, _, _ in blocks) == data
+    assert all(block.endswith(b"\n") for block, _, _ in blocks[:-1])
+    number = 1
+    for block, first, (lines, _) in blocks:
+        assert first == number and lines == scan(block)[0]
+        number += lines
+    assert number - 1 == len(data.splitlines())
+
+
+def test_a_file_line_longer_than_the_limit_is_named(monkeypatch, tmp_path):
+    from vpkg.readers import jsonl
+    from vpkg.readers import report as engine
+
+    monkeypatch.setattr(engine, "BLOCK", 64)
+    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 1000)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"a":1}\n{"a":2}\n{"b":"' + b"z" * 5000 + b'"}\n')
+    with open(path, "rb") as stream, pytest.raises(FormatError, match="t line 3: longer"):
+        list(line_blocks(stream, "t"))
 
 
 def test_arrays_are_what_pa_array_gives():

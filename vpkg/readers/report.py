@@ -17,6 +17,7 @@ native parse (`without_blank_lines`), so they cost no more than reading them.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections import deque
@@ -68,8 +69,12 @@ def line_blocks(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, tup
     """(block of whole lines, number of its first line, `scan` of it), in order.
 
     A block is the bytes read (at least `BLOCK`, a zip member's chunks gathered) up to
-    their last line break, copied once; the rest starts the next block.
+    their last line break, copied once; the rest starts the next block. A file is read
+    into one reused buffer (`_file_blocks`).
     """
+    if isinstance(stream, io.BufferedReader | io.FileIO):
+        yield from _file_blocks(stream, where)
+        return
     read = getattr(stream, "read1", None) or stream.read
     parts: list[bytes] = []
     size = 0
@@ -107,6 +112,40 @@ def line_blocks(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, tup
         number += scanned[0]
         if not chunk:
             return
+
+
+def _file_blocks(stream: IO[bytes], where: str) -> Iterator[tuple[bytes, int, tuple]]:
+    """`line_blocks` of a file, read into one buffer reused for every block: the kernel
+    copies into memory already mapped, and each block is copied out once (reading a fresh
+    4 MiB ``bytes`` per block, then joining it to the last one's unfinished line, copied
+    twice into fresh memory, with its page faults)."""
+    buffer = bytearray(2 * BLOCK)
+    view = memoryview(buffer)
+    kept = 0  # the unfinished line at the buffer's start
+    number = 1
+    while True:
+        if kept + BLOCK > len(buffer):  # one line longer than the room left: grow
+            _check_length(view[:kept], number, where)
+            buffer = bytearray(2 * len(buffer))
+            buffer[:kept] = view[:kept]
+            view = memoryview(buffer)
+        got = stream.readinto(view[kept:kept + BLOCK])
+        end = kept + got
+        if not got:
+            if kept:
+                block = bytes(view[:kept])
+                yield block, number, scan(block)
+            return
+        cut = buffer.rfind(b"\n", kept, end) + 1
+        if not cut:  # no line break yet
+            kept = end
+            continue
+        block = bytes(view[:cut])
+        scanned = scan(block)
+        yield block, number, scanned
+        number += scanned[0]
+        kept = end - cut
+        view[:kept] = view[cut:end]
 
 
 def _check_length(tail: bytes, number: int, where: str) -> None:
