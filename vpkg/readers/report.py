@@ -208,10 +208,6 @@ class ReportReader:
             block.encoded = self.native.encode(data)
         return block
 
-    def _native(self, data: bytes, lines: int) -> pa.Table | None:
-        """The native table of whole plain lines (repeated values encoded first), or None."""
-        return self.native.parse(data, lines, self.native.encode(data))
-
     def tables(self, block: Block) -> Iterator[pa.Table]:
         """The rows of ``block`` as tables, in order."""
         table = None
@@ -240,7 +236,7 @@ class ReportReader:
         lines, plain = scan(compact)
         if not plain or len(compact) > jsonl.MAX_LINE_BYTES:
             return None
-        return self._native(compact, lines)
+        return self.native.parse(compact, lines, self.native.encode(compact))
 
     def _halves(self, block: Block) -> Iterator[pa.Table]:
         data = block.data
