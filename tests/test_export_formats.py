@@ -323,3 +323,23 @@ def test_proteins_filtered_by_genome_columns_through_the_annotations(tmp_path):
     expected = [block for ident, block in records if ident.split(":")[0] in wanted]
     assert 0 < len(expected) < len(records)
     assert (tmp_path / "protein_sequences.faa").read_bytes() == b"".join(expected)
+
+
+@pytest.mark.parametrize("typ", ["string", "large_string"])
+def test_write_lines_writes_each_line_once_in_order(typ):
+    """Lines straight from Arrow buffers: sliced batches, both offset widths, a header."""
+    import io
+
+    import pyarrow as pa
+
+    from vpkg.sinks.lines import write_lines
+
+    texts = ['{"a":1}', "", "é\tb", '{"z":[1,2]}', "last"]
+    column = pa.array(texts, getattr(pa, typ)())
+    table = pa.table({"line": column})
+    batch = table.to_batches()[0]
+    batches = [batch.slice(1, 2), batch.slice(0, 0), batch.slice(3)]
+    out = io.BytesIO()
+    reader = pa.RecordBatchReader.from_batches(table.schema, batches)
+    assert write_lines(reader, out, header="line") == 4
+    assert out.getvalue() == "line\n\né\tb\n{\"z\":[1,2]}\nlast\n".encode()

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from vpkg.readers.arrays import scalar
 from vpkg.sinks.duckdb_common import quote
 
 #: The single column of the line queries.
@@ -32,15 +35,29 @@ LINE = "line"
 
 def write_lines(stream: Any, out: IO[bytes], header: str | None = None) -> int:
     """Write ``header`` (if any) and the ``line`` column of every row, one per line;
-    return the number of rows."""
+    return the number of rows.
+
+    Each batch's lines are joined by Arrow (a line break after each) and its buffer written
+    as it is: no Python string per line, no second copy of the batch's text.
+    """
     if header is not None:
         out.write((header + "\n").encode())
     rows = 0
     for batch in pa.RecordBatchReader.from_stream(stream):
-        lines = batch.column(0).to_pylist()
-        if lines:
-            out.write(("\n".join(lines) + "\n").encode())
-            rows += len(lines)
+        lines = batch.column(0)
+        if not len(lines):
+            continue
+        if not (pa.types.is_string(lines.type) or pa.types.is_large_string(lines.type)):
+            lines = lines.cast(pa.string())  # e.g. string_view: another buffer layout
+        empty, newline = (scalar(t, pa.string()).cast(lines.type) for t in ("", "\n"))
+        if lines.null_count:
+            lines = pc.fill_null(lines, empty)
+        joined = pc.binary_join_element_wise(lines, empty, newline)
+        _, offsets, data = joined.buffers()
+        width = np.int64 if pa.types.is_large_string(joined.type) else np.int32
+        bounds = np.frombuffer(offsets, width)[[joined.offset, joined.offset + len(joined)]]
+        out.write(memoryview(data)[int(bounds[0]):int(bounds[1])])
+        rows += len(lines)
     return rows
 
 
