@@ -77,12 +77,12 @@ class ValueCodec:
         opener = b"[" if self.list else b"{"
         self._marker = b'"%s":%s' % (key.encode(), opener)
         self._closer = b"]" if self.list else b"}"
-        self._index: dict[bytes, bytes] = {}
+        self._index: dict[bytes, int] = {}  # text -> its number
+        self._tokens: list[bytes] = []  # number -> its token
         self._rows: list[dict] = []
         self._size = 0
         self._values: dict[tuple, pa.Array] | None = None
         self._seen = 0
-        self._ids: dict[bytes, int] = {}  # token -> its number
         self._known = self._token_array = binaries([])
         self._lock = threading.Lock()  # encode runs on several threads at once
         self.active = True
@@ -138,11 +138,11 @@ class ValueCodec:
             if ids.null_count:  # a bracket inside a string cut a text short, or damage
                 which = np.frombuffer(ids.buffers()[1], np.int32)[:len(ids)].copy()
                 for i in np.flatnonzero(to_numpy(pc.is_null(ids))).tolist():
-                    end, token = self._extend(block, int(starts[i]), int(ends[i]),
-                                              int(bounds[i]))
-                    if token is None:
+                    end, number = self._extend(block, int(starts[i]), int(ends[i]),
+                                               int(bounds[i]))
+                    if number is None:
                         return None
-                    ends[i], which[i] = end, self._ids[token]
+                    ends[i], which[i] = end, number
                 known, tokens = self._arrays()
             else:
                 which = to_numpy(ids)
@@ -188,22 +188,22 @@ class ValueCodec:
         built = len(self._known)
         if built != len(self._rows):
             texts = binaries(list(itertools.islice(self._index, built, None)))
-            tokens = binaries([self._token(i) for i in range(built, len(self._rows))])
+            tokens = binaries(self._tokens[built:])
             self._known = pa.concat_arrays([self._known, texts])
             self._token_array = pa.concat_arrays([self._token_array, tokens])
         return self._known, self._token_array
 
-    def _extend(self, block: bytes, start: int, end: int, bound: int) -> tuple[int, bytes | None]:
-        """(end, token) of the value whose text at ``start`` was cut short at ``end`` by a
+    def _extend(self, block: bytes, start: int, end: int, bound: int) -> tuple[int, int | None]:
+        """(end, number) of the value whose text at ``start`` was cut short at ``end`` by a
         bracket inside a string: the first longer text up to a bracket that parses."""
         for _ in range(MAX_CUTS):
             end = block.find(self._closer, end + 1, bound)
             if end == -1:
                 break
             text = block[start:end]
-            token = self._index.get(text) or self._learn(text)
-            if token is not None:
-                return end, token
+            number = self._number(text)
+            if number is not None:
+                return end, number
         return end, None
 
     def encode_parts(self, block: bytes) -> bytes | None:
@@ -214,6 +214,7 @@ class ValueCodec:
         out = [parts[0]]
         append = out.append
         get = self._index.get
+        tokens = self._tokens
         closer = self._closer
         new = {p[:p.find(closer)] for p in parts[1:]}.difference(self._index)
         if not self._worth(len(parts) - 1, list(new)):
@@ -221,21 +222,21 @@ class ValueCodec:
             return block
         for part in parts[1:]:  # find and slices: no tuple per value, no GC pressure
             end = part.find(closer)
-            token = get(part[:end])
-            if token is None:
+            number = get(part[:end])
+            if number is None:
                 if end == -1:
                     return None
-                token = self._learn(part[:end])
+                number = self._learn(part[:end])
                 for _ in range(MAX_CUTS):  # a bracket inside a string cut the text short
-                    if token is not None:
+                    if number is not None:
                         break
                     end = part.find(closer, end + 1)
                     if end == -1:
                         return None
-                    token = get(part[:end]) or self._learn(part[:end])
-                if token is None:
+                    number = self._number(part[:end])
+                if number is None:
                     return None
-            append(token)
+            append(tokens[number])
             append(part[end + 1:])
         self._seen += len(parts) - 1
         return b"".join(out)
@@ -268,10 +269,13 @@ class ValueCodec:
             }
         return self._values
 
-    def _token(self, number: int) -> bytes:
-        return b'"%s":%d' % (self.key.encode(), number)
+    def _number(self, text: bytes) -> int | None:
+        """The number of ``text``, learnt now if it is new; None if it is refused."""
+        number = self._index.get(text)
+        return self._learn(text) if number is None else number
 
-    def _learn(self, text: bytes) -> bytes | None:
+    def _learn(self, text: bytes) -> int | None:
+        """Learn ``text`` (see the module docstring); its number, or None if refused."""
         opener, closer = (b"[", b"]") if self.list else (b"{", b"}")
         try:
             value = json.loads(opener + text + closer, object_pairs_hook=_pairs)
@@ -284,9 +288,9 @@ class ValueCodec:
         row = extract(record, self._wrapped)
         if record:  # something would be left for extra: the Python path must read it
             return None
-        token = self._token(len(self._rows))
-        self._ids[token] = len(self._rows)
+        number = len(self._rows)
+        self._tokens.append(b'"%s":%d' % (self.key.encode(), number))
         self._rows.append(row)
-        self._index[text] = token
+        self._index[text] = number
         self._size += len(text)
-        return token
+        return number
