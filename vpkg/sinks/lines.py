@@ -20,6 +20,7 @@ row in SQL and writing each Arrow batch of lines as it comes keeps memory at a f
 
 from __future__ import annotations
 
+import functools
 from typing import IO, Any
 
 import numpy as np
@@ -49,7 +50,7 @@ def write_lines(stream: Any, out: IO[bytes], header: str | None = None) -> int:
             continue
         if not (pa.types.is_string(lines.type) or pa.types.is_large_string(lines.type)):
             lines = lines.cast(pa.string())  # e.g. string_view: another buffer layout
-        empty, newline = (scalar(t, pa.string()).cast(lines.type) for t in ("", "\n"))
+        empty, newline = _separators(lines.type)
         if lines.null_count:
             lines = pc.fill_null(lines, empty)
         joined = pc.binary_join_element_wise(lines, empty, newline)
@@ -59,6 +60,13 @@ def write_lines(stream: Any, out: IO[bytes], header: str | None = None) -> int:
         out.write(memoryview(data)[int(bounds[0]):int(bounds[1])])
         rows += len(lines)
     return rows
+
+
+@functools.cache
+def _separators(typ: pa.DataType) -> tuple[pa.Scalar, pa.Scalar]:
+    """The empty text and the line break as scalars of ``typ`` (built once per type: each
+    `scalar` is a small ``pyarrow.json`` read)."""
+    return scalar("", pa.string()).cast(typ), scalar("\n", pa.string()).cast(typ)
 
 
 def needs_quotes(value: str, delimiter: str) -> str:
